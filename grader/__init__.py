@@ -1,0 +1,1 @@
+"""Instructor tooling for the rnn-gradients course: nbgrader configuration and wrappers."""

@@ -1,0 +1,59 @@
+"""Where the course lives and how to call nbgrader on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .policy import ASSIGNMENTS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GRADER_DIR = REPO_ROOT / "grader"
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+RELEASE_DIR = REPO_ROOT / "notebooks"
+
+
+def available_assignments() -> list[str]:
+    """Assignment ids that have a source notebook in ``solutions/``, in course order."""
+    return [a for a in ASSIGNMENTS if (SOLUTIONS_DIR / a / f"{a}.ipynb").is_file()]
+
+
+def grading_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment notebooks are executed in while grading: fast mode, static widgets."""
+    env = dict(os.environ)
+    # nbgrader shells out to `alembic` and finds kernels by PATH: put this interpreter's bin first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update({"COURSE_FAST": "1", "COURSE_WIDGETS": "static",
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    env.update(extra or {})
+    return env
+
+
+def nbgrader(*args: str, root: Path | None = None, check: bool = True,
+             timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader ARGS`` with the course configuration.
+
+    ``root`` points nbgrader at another course directory (with its own gradebook), as the tests
+    do; by default it works on the repository itself.
+    """
+    command = [sys.executable, "-m", "nbgrader", *args]
+    if root is not None:
+        root = Path(root).resolve()
+        command += [f"--CourseDirectory.root={root}",
+                    f"--CourseDirectory.db_url=sqlite:///{root / 'grader' / 'gradebook.db'}"]
+    result = subprocess.run(command, cwd=GRADER_DIR, env=grading_env(), text=True,
+                            capture_output=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n"
+                           f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def release(assignments: list[str] | None = None, root: Path | None = None) -> list[str]:
+    """Regenerate the released notebooks from ``solutions/`` and register them in the gradebook."""
+    chosen = assignments or available_assignments()
+    for assignment in chosen:
+        nbgrader("generate_assignment", assignment, "--force", root=root)
+    return chosen
