@@ -1,0 +1,294 @@
+"""The notebook-grading harness shared by every notebook's tests.
+
+Two ways of grading a notebook, used side by side:
+
+* ``autograde`` runs a real ``nbgrader generate_assignment`` + ``nbgrader autograde`` on a temporary
+  copy of the course, for whole submissions (the solution, the unmodified release, ...).
+* ``run_sweep`` proves that the tests are sharp without a kernel per variant: one kernel executes
+  the source notebook, then, for each exercise, every wrong and correct answer from
+  ``tests/answers/`` followed by a copy of that exercise's test cells (visible and hidden), then
+  the original solution again. Each test-cell copy is scored with nbgrader's own
+  ``determine_grade`` after the grader's stderr policy, so a cell scores here what it would score
+  under ``nbgrader autograde``.
+
+An exercise is a solution cell (by ``grade_id``); its test cells are the autograded code cells that
+follow it up to the next solution cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import pkgutil
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbgrader.api import Gradebook
+from nbgrader.utils import determine_grade
+
+from grader import course
+from grader.policy import WARNING_STDERR_PATTERN
+
+ROOT = course.REPO_ROOT
+CELL_TIMEOUT = 300
+SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Variant:
+    exercise: str
+    kind: str  # "wrong" or "correct"
+    name: str
+    code: str
+    warns: bool = False  # a correct answer that prints a warning and must keep its points
+
+    @property
+    def label(self) -> str:
+        return f"{self.exercise}[{self.kind}: {self.name}]"
+
+
+@dataclass
+class Answers:
+    """Alternative answers for one exercise (the solution cell's whole new source)."""
+
+    wrong: dict[str, str] = field(default_factory=dict)
+    correct: dict[str, str] = field(default_factory=dict)
+    correct_with_warning: dict[str, str] = field(default_factory=dict)
+
+
+def load_answers(assignment: str) -> dict[str, Answers]:
+    """The ``EXERCISES`` dict of the ``tests/answers`` module whose ``ASSIGNMENT`` matches."""
+    from tests import answers as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if getattr(module, "ASSIGNMENT", None) == assignment:
+            return module.EXERCISES
+    return {}
+
+
+def variants(assignment: str) -> list[Variant]:
+    result = []
+    for exercise, answers in load_answers(assignment).items():
+        for name, code in answers.wrong.items():
+            result.append(Variant(exercise, "wrong", name, code))
+        for name, code in answers.correct.items():
+            result.append(Variant(exercise, "correct", name, code))
+        for name, code in answers.correct_with_warning.items():
+            result.append(Variant(exercise, "correct", name, code, warns=True))
+    return result
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+
+def source_path(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_solution(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_hidden_test(cell) -> bool:
+    return is_test(cell) and "### BEGIN HIDDEN TESTS" in cell.source
+
+
+def exercises(nb) -> dict[str, tuple[int, list[int]]]:
+    """Map each code solution cell's grade_id to (its index, the indices of its test cells)."""
+    result: dict[str, tuple[int, list[int]]] = {}
+    current = None
+    for index, cell in enumerate(nb.cells):
+        if is_solution(cell):
+            current = nbgrader_meta(cell)["grade_id"] if cell.cell_type == "code" else None
+            if current is not None:
+                result[current] = (index, [])
+        elif is_test(cell) and current is not None:
+            result[current][1].append(index)
+    return result
+
+
+def strip_solution_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if not SOLUTION_MARKER.match(line))
+
+
+def filled_release(assignment: str, answers: dict[str, str] | None = None,
+                   release: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """The release notebook as a student would hand it in: every solution cell filled with the
+    source notebook's answer (markers removed), or with ``answers[grade_id]`` where given."""
+    answers = answers or {}
+    source = {nbgrader_meta(c).get("grade_id"): c for c in read(source_path(assignment)).cells}
+    nb = copy.deepcopy(release if release is not None else read(release_path(assignment)))
+    for cell in nb.cells:
+        if is_solution(cell):
+            grade_id = nbgrader_meta(cell)["grade_id"]
+            cell.source = answers.get(grade_id, strip_solution_markers(source[grade_id].source))
+    return nb
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def apply_stderr_policy(cell) -> None:
+    """What nbgrader's IgnorePattern does under the course configuration."""
+    cell.outputs = [o for o in cell.get("outputs", [])
+                    if not (o.output_type == "stream" and o.name == "stderr"
+                            and re.search(WARNING_STDERR_PATTERN, o.text))]
+
+
+def score(cell) -> tuple[float, float]:
+    graded = copy.deepcopy(cell)
+    apply_stderr_policy(graded)
+    points, max_points = determine_grade(graded)
+    return float(points or 0.0), float(max_points)
+
+
+def errors(cell) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+def stderr_text(cell) -> str:
+    return "".join(o.text for o in cell.get("outputs", [])
+                   if o.output_type == "stream" and o.name == "stderr")
+
+
+def execute(nb: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
+    """Execute ``nb`` in one kernel with the grading environment, keeping errors as outputs."""
+    import os
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(course.grading_env())
+    try:
+        client = NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True, kernel_name="python3",
+                                resources={"metadata": {"path": str(workdir)}})
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return nb
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class Probe:
+    variant: Variant
+    grade_id: str
+    visible: bool
+    cell: nbformat.NotebookNode | None = None
+
+
+@dataclass
+class SweepResult:
+    solution: nbformat.NotebookNode  # the source notebook as executed
+    probes: list[Probe]
+
+    def probes_of(self, variant: Variant) -> list[Probe]:
+        return [p for p in self.probes if p.variant == variant]
+
+
+def run_sweep(assignment: str, workdir: Path) -> SweepResult:
+    source = read(source_path(assignment))
+    n_source = len(source.cells)
+    sweep = copy.deepcopy(source)
+    layout = exercises(source)
+    pending: list[tuple[int, Probe]] = []
+    by_exercise: dict[str, list[Variant]] = {}
+    for variant in variants(assignment):
+        by_exercise.setdefault(variant.exercise, []).append(variant)
+    for exercise, exercise_variants in by_exercise.items():
+        if exercise not in layout:
+            raise KeyError(f"{assignment}: answers given for {exercise!r}, which is not a solution "
+                           f"cell; solution cells: {sorted(layout)}")
+        solution_index, test_indices = layout[exercise]
+        for variant in exercise_variants:
+            sweep.cells.append(nbformat.v4.new_code_cell(variant.code))
+            for index in test_indices:
+                test_cell = copy.deepcopy(source.cells[index])
+                pending.append((len(sweep.cells), Probe(
+                    variant, nbgrader_meta(test_cell)["grade_id"],
+                    visible=not is_hidden_test(test_cell))))
+                sweep.cells.append(test_cell)
+        sweep.cells.append(copy.deepcopy(source.cells[solution_index]))
+    for number, cell in enumerate(sweep.cells):
+        cell["id"] = f"sweep-{number}"  # copied cells would share ids otherwise
+    execute(sweep, workdir)
+    probes = []
+    for index, probe in pending:
+        probe.cell = sweep.cells[index]
+        probes.append(probe)
+    solution = copy.deepcopy(sweep)
+    solution.cells = sweep.cells[:n_source]
+    return SweepResult(solution=solution, probes=probes)
+
+
+# ----------------------------------------------------------------------------- real nbgrader
+
+
+@dataclass
+class AutogradeResult:
+    root: Path
+    generate_log: str
+    autograde_log: str
+    grades: dict[str, dict[str, tuple[float | None, float, bool]]]  # student -> grade_id -> ...
+
+    def released(self, assignment: str) -> nbformat.NotebookNode:
+        return read(self.root / "notebooks" / assignment / f"{assignment}.ipynb")
+
+
+def autograde(assignment: str, root: Path, submissions: dict[str, nbformat.NotebookNode]
+              | None = None, release_submissions: dict[str, dict[str, str] | None] | None = None
+              ) -> AutogradeResult:
+    """Release ``assignment`` into a fresh course at ``root`` and autograde submissions.
+
+    ``submissions`` are whole notebooks. ``release_submissions`` start from the freshly generated
+    release: ``None`` hands it in untouched, a dict fills every solution cell as a student would
+    (``grade_id -> source``; cells not named get the solution's answer).
+    """
+    (root / "grader").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment)
+    generated = course.nbgrader("generate_assignment", assignment, "--force", root=root)
+    release = read(root / "notebooks" / assignment / f"{assignment}.ipynb")
+    everything = dict(submissions or {})
+    for student, answers in (release_submissions or {}).items():
+        everything[student] = (copy.deepcopy(release) if answers is None
+                               else filled_release(assignment, answers, release=release))
+    for student, nb in everything.items():
+        target = root / "grader" / "submitted" / student / assignment
+        target.mkdir(parents=True)
+        nbformat.write(nb, str(target / f"{assignment}.ipynb"))
+    graded = course.nbgrader("autograde", assignment, root=root)
+    grades: dict[str, dict[str, tuple[float | None, float, bool]]] = {}
+    with Gradebook(f"sqlite:///{root / 'grader' / 'gradebook.db'}") as gradebook:
+        for student in everything:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            grades[student] = {g.name: (g.auto_score, g.max_score, g.needs_manual_grade)
+                               for g in notebook.grades}
+    return AutogradeResult(root, generated.stdout + generated.stderr,
+                           graded.stdout + graded.stderr, grades)
