@@ -95,6 +95,8 @@ def check_close(got: Any, expected: Any, *, name: str, rtol: float = 1e-7, atol:
     """
     expected_arr = np.asarray(expected, dtype=float)
     try:
+        if got is None or isinstance(got, (str, bytes)):
+            raise TypeError(type(got).__name__)
         got_arr = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         fail(f"{name}: the result is not numeric", expected_arr, got,

@@ -38,6 +38,6 @@ def shade_where(ax, x: np.ndarray, mask: np.ndarray, *, label: str | None = None
     if x.shape != mask.shape or x.ndim != 1:
         raise ValueError(f"x and mask must be 1-D with one shape; got {x.shape} and {mask.shape}")
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    for n, (start, stop) in enumerate(zip(edges[::2], edges[1::2])):
+    for n, (start, stop) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
         ax.axvspan(x[start], x[stop - 1], color=color, lw=0, zorder=0,
                    label=label if n == 0 else None)

@@ -39,32 +39,38 @@ def widgets_mode() -> str:
 
 
 def build_explorer(callback: Callable[..., object], **controls):
-    """The ``ipywidgets.interactive`` panel for ``callback`` (not displayed).
+    """The ``ipywidgets.interactive`` panel for ``callback``, drawn once at the starting values.
 
     ``controls`` are ``interact`` abbreviations: a list for a dropdown, ``(min, max, step)`` for a
-    slider, ``ipywidgets.fixed(value)`` for an argument without a control.
+    slider, ``ipywidgets.fixed(value)`` for an argument without a control. Moving a control
+    redraws the figure in the panel's output area.
     """
     import ipywidgets
 
-    def draw(**kwargs):
-        figure = callback(**kwargs)
-        plt.show()
-        return figure
-
-    return ipywidgets.interactive(draw, **controls)
+    return ipywidgets.interactive(_shown(callback), **controls)
 
 
 def explore(callback: Callable[..., object], **controls) -> None:
     """Display ``callback`` with widget controls, or draw it once at the controls' starting values
     when no frontend can move them (see the module docstring)."""
+    import ipywidgets
     from IPython.display import display
 
-    panel = build_explorer(callback, **controls)
     if widgets_mode() == "static":
-        panel.f(**panel.kwargs)
+        # manual=True builds the controls without running the callback into a hidden output area.
+        panel = ipywidgets.interactive(lambda **_: None, {"manual": True}, **controls)
+        _shown(callback)(**{w._kwarg: w.value for w in panel.kwargs_widgets})
         return
-    panel.update()
-    display(panel)
+    display(build_explorer(callback, **controls))
+
+
+def _shown(callback: Callable[..., object]) -> Callable[..., object]:
+    def draw(**kwargs):
+        figure = callback(**kwargs)
+        plt.show()
+        return figure
+
+    return draw
 
 
 def _value_and_derivative(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,77 @@
+"""Rules that hold for every notebook and for course_utils (../shared/COURSE_SPEC.md)."""
+
+import ast
+import re
+
+import pytest
+
+from grader import course
+from tests import harness
+
+ROOT = course.REPO_ROOT
+SPEC = ROOT.parent / "shared" / "COURSE_SPEC.md"
+ASSIGNMENTS = course.available_assignments()
+
+
+def exercise_names() -> set[str]:
+    if not SPEC.exists():
+        pytest.skip(f"the course spec is not beside the repository ({SPEC})")
+    return set(re.findall(r"^- `([A-Za-z_]+)\(", SPEC.read_text(), re.M))
+
+
+def test_course_utils_never_defines_an_exercise():
+    names = exercise_names()
+    assert {"tanh_derivative", "rnn_forward", "make_copy_batch"} <= names
+    offenders = []
+    for path in (ROOT / "course_utils").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+                offenders.append(f"{path.relative_to(ROOT)}: {node.name}")
+            if isinstance(node, ast.Assign):
+                offenders += [f"{path.relative_to(ROOT)}: {t.id} = ..." for t in node.targets
+                              if isinstance(t, ast.Name) and t.id in names]
+    assert not offenders, f"course_utils holds what exercises ask for: {offenders}"
+
+
+def test_every_spec_exercise_is_a_solution_cell():
+    names = exercise_names()
+    defined = {}
+    for assignment in ASSIGNMENTS:
+        for cell in harness.read(harness.source_path(assignment)).cells:
+            if harness.is_solution(cell):
+                defined.update({m: assignment for m in
+                                re.findall(r"^def ([A-Za-z_]+)\(", cell.source, re.M)})
+    spec_text = SPEC.read_text()
+    for assignment in ASSIGNMENTS:
+        section = spec_text.split(f"### {assignment}")[1].split("\n### ")[0]
+        expected = set(re.findall(r"^- `([A-Za-z_]+)\(", section, re.M)) & names
+        missing = {n for n in expected if defined.get(n) != assignment}
+        assert not missing, f"{assignment}: no solution cell defines {sorted(missing)}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebook_structure(assignment):
+    cells = harness.read(harness.source_path(assignment)).cells
+    first_code = next(c for c in cells if c.cell_type == "code")
+    meta = harness.nbgrader_meta(first_code)
+    assert meta.get("locked") and meta.get("grade_id") == "setup", "one locked setup cell first"
+    assert "setup_notebook(" in first_code.source
+    assert sum("setup_notebook(" in c.source for c in cells if c.cell_type == "code") == 1
+    markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    for heading in ("After this notebook you can", "Prerequisites", "## Summary",
+                    "What to remember", "## References"):
+        assert heading in markdown, f"{assignment}: missing '{heading}'"
+    free_response = [c for c in cells if c.cell_type == "markdown" and harness.is_solution(c)]
+    assert free_response, f"{assignment}: no manually graded free-response question"
+    assert any("knowledge_check" in c.source for c in cells if harness.is_solution(c))
+    assert any("widgets.explore(" in c.source for c in cells if c.cell_type == "code"), \
+        f"{assignment}: no interactive explorer"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_plot_is_read_in_prose(assignment):
+    cells = harness.read(harness.source_path(assignment)).cells
+    for index, cell in enumerate(cells[:-1]):
+        if cell.cell_type == "code" and re.search(r"plt\.show\(\)|widgets\.explore\(", cell.source):
+            assert cells[index + 1].cell_type == "markdown", \
+                f"{assignment}: the figure of cell {index} is not followed by prose"

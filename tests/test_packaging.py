@@ -1,0 +1,87 @@
+"""The set-up a newcomer relies on: pyproject, environment.yml, Makefile, CI, README, .gitignore."""
+
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from grader import course
+from grader.policy import ASSIGNMENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def environment_packages() -> set[str]:
+    """Package names in environment.yml (conda and pip sections), without python/pip/the repo."""
+    names = set()
+    dependencies = (ROOT / "environment.yml").read_text().split("\ndependencies:\n", 1)[1]
+    for line in dependencies.splitlines():
+        item = re.match(r"^\s*-\s+(.+?)\s*$", line)
+        if not item or item.group(1).endswith(":") or item.group(1).startswith(("-", "--")):
+            continue
+        names.add(requirement_name(item.group(1).split("=")[0]))
+    return names - {"python", "pip"}
+
+
+def test_pyproject_and_environment_list_the_same_packages():
+    project = pyproject()["project"]
+    declared = {requirement_name(r) for r in project["dependencies"]}
+    declared |= {requirement_name(r) for r in project["optional-dependencies"]["dev"]}
+    assert {"jupyterlab", "numpy", "torch", "matplotlib", "nbgrader", "ipywidgets",
+            "tqdm"} <= declared
+    assert {"pytest", "ruff"} <= declared
+    assert environment_packages() == declared
+
+
+def test_environment_installs_the_repo_and_the_cpu_torch():
+    text = (ROOT / "environment.yml").read_text()
+    assert "- -e .[dev]" in text and "torch==2.13.0" in text
+
+
+def test_packages_and_python_version():
+    config = pyproject()
+    assert config["project"]["requires-python"] == ">=3.10"
+    assert set(config["tool"]["setuptools"]["packages"]["find"]["include"]) == {
+        "course_utils*", "grader*"}
+
+
+def test_makefile_targets_create_the_venv_and_pin_torch():
+    text = (ROOT / "Makefile").read_text()
+    for target in ("lab", "test", "release"):
+        assert re.search(rf"^{target}:.*\binstall\b", text, re.M), f"make {target}"
+    assert '"torch==2.13.0"' in text
+    assert "-m venv" in text and "pytest" in text and "jupyter lab" in text
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    opening = readme[:1500]
+    assert "make lab" in opening and "make test" in opening
+
+
+def test_readme_course_map_lists_every_assignment_in_order():
+    readme = (ROOT / "README.md").read_text()
+    positions = [readme.find(f"`{a}`") for a in ASSIGNMENTS]
+    assert all(p >= 0 for p in positions), "README course map misses an assignment"
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("ignored", [".venv/", "grader/gradebook.db", "grader/submitted/",
+                                     "grader/autograded/", "grader/feedback/"])
+def test_gitignore_keeps_environments_and_student_data_out(ignored):
+    assert ignored in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_every_released_assignment_has_a_source():
+    released = {p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir()}
+    assert released == set(course.available_assignments())
