@@ -97,6 +97,25 @@ def test_release_hides_solutions_and_hidden_tests(assignment):
 
 
 @pytest.mark.parametrize("assignment", assignment_params())
+def test_release_keeps_signatures_and_docstrings(assignment):
+    """nbgrader replaces a solution cell without markers whole, def line included: markers go
+    inside the function body, so students receive the signature and the docstring."""
+    released = {harness.nbgrader_meta(c)["grade_id"]: c.source
+                for c in harness.read(harness.release_path(assignment)).cells
+                if harness.is_solution(c)}
+    for cell in harness.read(harness.source_path(assignment)).cells:
+        if not harness.is_solution(cell):
+            continue
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
+            f"{assignment}: solution cell {harness.nbgrader_meta(cell)['grade_id']} lacks markers"
+        head = cell.source.split("### BEGIN SOLUTION")[0]
+        for line in head.splitlines():
+            if line.strip():
+                assert line in released[harness.nbgrader_meta(cell)["grade_id"]], \
+                    f"{assignment}: the release lost the line {line!r}"
+
+
+@pytest.mark.parametrize("assignment", assignment_params())
 def test_release_matches_what_nbgrader_generates(assignment, graded):
     """notebooks/ is generated: regenerate with `make release` after editing solutions/."""
     fresh = json.loads(json.dumps(graded(assignment).released(assignment)))
