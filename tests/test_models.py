@@ -1,0 +1,162 @@
+"""course_utils.models: shapes, inputs, initialisation and unrolling against torch's own modules."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.models import KINDS, RECURRENT_INITS, SequenceModel
+
+
+def tokens(batch=3, T=6, vocab=5, seed=0):
+    return torch.randint(0, vocab, (batch, T), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_shapes_and_states_match_the_torch_module(kind):
+    model = SequenceModel(kind, vocab_size=5, hidden_size=7, output_size=4, seed=0)
+    x = tokens()
+    outputs, states = model(x, return_states=True)
+    assert outputs.shape == (3, 6, 4) and states.shape == (3, 6, 7)
+    expected_states, _ = model.recurrent(torch.nn.functional.one_hot(x, 5).float())
+    torch.testing.assert_close(states, expected_states)
+    torch.testing.assert_close(outputs, model.readout(expected_states))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unroll_equals_forward_and_gives_full_state_gradients(kind):
+    model = SequenceModel(kind, input_size=2, hidden_size=5, output_size=1, seed=1)
+    x = torch.randn(2, 8, 2, generator=torch.Generator().manual_seed(0))
+    outputs, states = model.unroll(x)
+    torch.testing.assert_close(outputs, model(x), rtol=1e-5, atol=1e-6)
+    assert len(states) == 9 and torch.all(states[0] == 0)
+    loss = outputs[:, -1].sum()
+    grads = torch.autograd.grad(loss, states)
+    # A loss on the last output reaches h_0 only through the recurrence: the full gradient is
+    # nonzero, and it equals the gradient with respect to an explicit h0 of the fused module.
+    h0 = torch.zeros(1, 2, 5, requires_grad=True)
+    if kind == "lstm":
+        out, _ = model.recurrent(x, (h0, torch.zeros(1, 2, 5)))
+    else:
+        out, _ = model.recurrent(x, h0)
+    (expected,) = torch.autograd.grad(model.readout(out)[:, -1].sum(), h0)
+    torch.testing.assert_close(grads[0], expected[0], rtol=1e-5, atol=1e-7)
+    assert grads[0].abs().sum() > 0
+
+
+def test_embedding_and_one_hot_encoders():
+    one_hot = SequenceModel("gru", vocab_size=6, hidden_size=4, output_size=2, seed=0)
+    embedded = SequenceModel("gru", vocab_size=6, embedding_dim=3, hidden_size=4, output_size=2,
+                             seed=0)
+    assert one_hot.encoder is None and one_hot.recurrent.input_size == 6
+    assert embedded.encoder.weight.shape == (6, 3) and embedded.recurrent.input_size == 3
+    x = tokens(vocab=6)
+    assert embedded(x).shape == (3, 6, 2)
+    assert one_hot(x.numpy()).shape == (3, 6, 2)  # numpy inputs are converted
+
+
+def test_seed_gives_reproducible_weights_without_touching_global_state():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a = SequenceModel("lstm", vocab_size=4, hidden_size=6, output_size=3, seed=7)
+    assert torch.equal(torch.rand(1), expected_next)
+    b = SequenceModel("lstm", vocab_size=4, hidden_size=6, output_size=3, seed=7)
+    c = SequenceModel("lstm", vocab_size=4, hidden_size=6, output_size=3, seed=8)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert not torch.equal(a.weight_hh, c.weight_hh)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_orthogonal_init_gives_orthogonal_blocks(kind):
+    model = SequenceModel(kind, input_size=1, hidden_size=8, output_size=1,
+                          recurrent_init="orthogonal", seed=0)
+    for block in model.recurrent_blocks().values():
+        torch.testing.assert_close(block @ block.T, torch.eye(8), atol=1e-5, rtol=0)
+
+
+def test_identity_init_with_scale_and_zero_bias_is_an_irnn():
+    model = SequenceModel("rnn", input_size=2, hidden_size=5, output_size=1, nonlinearity="relu",
+                          recurrent_init="identity", recurrent_scale=0.5, bias=0.0, seed=0)
+    assert model.recurrent.nonlinearity == "relu"
+    torch.testing.assert_close(model.weight_hh.detach(), 0.5 * torch.eye(5))
+    assert torch.all(model.recurrent.bias_ih_l0 == 0) and torch.all(model.recurrent.bias_hh_l0 == 0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("radius", [0.5, 2.0])
+def test_recurrent_radius_sets_each_blocks_spectral_radius(kind, radius):
+    model = SequenceModel(kind, input_size=1, hidden_size=10, output_size=1, seed=3,
+                          recurrent_init="normal", recurrent_radius=radius)
+    for block in model.recurrent_blocks().values():
+        rho = np.max(np.abs(np.linalg.eigvals(block.double().numpy())))
+        assert rho == pytest.approx(radius, rel=1e-5)
+
+
+def test_normal_init_has_variance_one_over_n():
+    model = SequenceModel("rnn", input_size=1, hidden_size=200, output_size=1,
+                          recurrent_init="normal", seed=0)
+    assert model.weight_hh.var().item() == pytest.approx(1 / 200, rel=0.05)
+
+
+def test_callable_init_is_applied_to_each_gate_block():
+    model = SequenceModel("gru", input_size=1, hidden_size=3, output_size=1,
+                          recurrent_init=lambda w: torch.nn.init.constant_(w, 0.25), seed=0)
+    assert torch.all(model.weight_hh == 0.25) and model.weight_hh.shape == (9, 3)
+
+
+def test_forget_bias_sets_the_total_forget_gate_bias_only():
+    model = SequenceModel("lstm", vocab_size=3, hidden_size=4, output_size=2, forget_bias=1.0,
+                          seed=0)
+    total = (model.recurrent.bias_ih_l0 + model.recurrent.bias_hh_l0).detach()
+    torch.testing.assert_close(total[4:8], torch.ones(4))
+    reference = SequenceModel("lstm", vocab_size=3, hidden_size=4, output_size=2, seed=0)
+    ref_total = (reference.recurrent.bias_ih_l0 + reference.recurrent.bias_hh_l0).detach()
+    torch.testing.assert_close(total[:4], ref_total[:4])
+    torch.testing.assert_close(total[8:], ref_total[8:])
+    # forget gate at zero input and state: sigmoid(1) ~ 0.73 instead of ~0.5
+    gates = model.recurrent.bias_ih_l0 + model.recurrent.bias_hh_l0
+    assert torch.sigmoid(gates[4:8]).detach().mean().item() == pytest.approx(0.7311, abs=1e-4)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "transformer", "vocab_size": 3}, "kind must be one of"),
+    ({"kind": "rnn"}, "exactly one of"),
+    ({"kind": "rnn", "vocab_size": 3, "input_size": 2}, "exactly one of"),
+    ({"kind": "lstm", "vocab_size": 3, "nonlinearity": "relu"}, "kind='rnn' only"),
+    ({"kind": "rnn", "vocab_size": 3, "nonlinearity": "sigmoid"}, "nonlinearity"),
+    ({"kind": "gru", "vocab_size": 3, "forget_bias": 1.0}, "forget_bias"),
+    ({"kind": "rnn", "vocab_size": 3, "recurrent_init": "he"}, "recurrent_init"),
+    ({"kind": "rnn", "vocab_size": 3, "recurrent_radius": -1.0}, "recurrent_radius"),
+    ({"kind": "rnn", "vocab_size": 3, "hidden_size": 0}, "hidden_size"),
+    ({"kind": "rnn", "input_size": 3, "embedding_dim": 4}, "embedding_dim"),
+    ({"kind": "rnn", "vocab_size": 3, "recurrent_init": lambda w: torch.nn.init.zeros_(w),
+      "recurrent_radius": 1.0}, "spectral radius 0"),
+])
+def test_bad_arguments_raise_clear_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SequenceModel(output_size=2, **kwargs)
+
+
+def test_bad_inputs_raise_clear_value_errors():
+    token_model = SequenceModel("rnn", vocab_size=4, hidden_size=3, output_size=2, seed=0)
+    float_model = SequenceModel("rnn", input_size=2, hidden_size=3, output_size=2, seed=0)
+    with pytest.raises(ValueError, match="integer tensor"):
+        token_model(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="lie in 0..3"):
+        token_model(torch.full((2, 5), 4))
+    with pytest.raises(ValueError, match=r"\(batch, T, 2\)"):
+        float_model(torch.zeros(2, 5, 3))
+    with pytest.raises(ValueError, match=r"\(batch, T, 2\)"):
+        float_model(torch.zeros(2, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="h0 must have shape"):
+        float_model(torch.zeros(2, 5, 2), h0=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="num_layers=1"):
+        SequenceModel("rnn", input_size=2, output_size=1, num_layers=2).unroll(torch.zeros(1, 3, 2))
+
+
+def test_every_named_init_builds():
+    for name in RECURRENT_INITS:
+        model = SequenceModel("rnn", input_size=1, hidden_size=4, output_size=1,
+                              recurrent_init=name, seed=0)
+        assert torch.isfinite(model.weight_hh).all()
