@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# JUPYTER_CONFIG_PATH lets nbgrader's formgrader in JupyterLab find grader/nbgrader_config.py.
 lab: install
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+	JUPYTER_CONFIG_PATH="$(CURDIR)/grader" $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup
