@@ -11,7 +11,8 @@ layers, ``batch_first`` or not, batched or unbatched input) and for the cells ``
 Time indexing follows the course (``../COURSE_SPEC.md``): ``h_0`` is the initial state and ``h_t``
 the state after reading input ``t`` (``x[t-1]`` in 0-based Python), so a sequence of length ``T``
 has ``T + 1`` states. To expose every ``h_t`` the model is stepped one time step at a time with its
-own weights, which computes exactly what its fused forward computes.
+own weights (torch's cell kernels, layer by layer), which computes what its fused forward computes.
+Dropout between layers, in training mode, is applied as the module applies it.
 """
 
 from __future__ import annotations
@@ -125,12 +126,37 @@ def _stepper(model: nn.Module) -> Callable[[torch.Tensor, State], State]:
         return lambda x_t, s: model(x_t, (s[0], s[1]))
     if isinstance(model, (nn.RNNCell, nn.GRUCell)):
         return lambda x_t, s: (model(x_t, s[0]),)
-    batch_first = model.batch_first
+    if getattr(model, "proj_size", 0):  # torch has no projected LSTM cell kernel: call the module
+        def module_step(x_t: torch.Tensor, s: State) -> State:
+            x_seq = x_t.unsqueeze(1) if model.batch_first else x_t.unsqueeze(0)
+            return tuple(model(x_seq, (s[0], s[1]))[1])
+
+        return module_step
+    # A multi-layer module, stepped layer by layer with torch's own cell kernels and the module's
+    # weights: the same arithmetic as its fused forward, without its per-call overhead.
+    if isinstance(model, nn.LSTM):
+        cell = torch.lstm_cell
+    elif isinstance(model, nn.GRU):
+        cell = torch.gru_cell
+    else:
+        cell = torch.rnn_tanh_cell if model.nonlinearity == "tanh" else torch.rnn_relu_cell
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if model.bias else [])
+    weights = [[getattr(model, f"{name}_l{layer}") for name in names]
+               for layer in range(model.num_layers)]
+    dropout = model.dropout if model.training else 0.0
 
     def step(x_t: torch.Tensor, s: State) -> State:
-        x_seq = x_t.unsqueeze(1) if batch_first else x_t.unsqueeze(0)
-        _, new_state = model(x_seq, (s[0], s[1]) if len(s) == 2 else s[0])
-        return tuple(new_state) if isinstance(new_state, tuple) else (new_state,)
+        layer_input, hidden, cells = x_t, [], []
+        for layer, layer_weights in enumerate(weights):
+            if len(s) == 2:
+                h, c = cell(layer_input, (s[0][layer], s[1][layer]), *layer_weights)
+                cells.append(c)
+            else:
+                h = cell(layer_input, s[0][layer], *layer_weights)
+            hidden.append(h)
+            last = layer == model.num_layers - 1
+            layer_input = h if last or not dropout else nn.functional.dropout(h, dropout)
+        return (torch.stack(hidden), torch.stack(cells)) if cells else (torch.stack(hidden),)
 
     return step
 

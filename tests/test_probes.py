@@ -272,3 +272,35 @@ def test_spectra_singular_and_eigen():
 def test_bad_input_gets_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):
         call(make("RNN"), inputs())
+
+
+@pytest.mark.parametrize("kwargs", [{"nonlinearity": "relu", "num_layers": 2},
+                                    {"proj_size": 3, "num_layers": 2}, {"bias": False}])
+def test_module_variants_match_the_fused_forward(kwargs):
+    kind = "LSTM" if "proj_size" in kwargs else "RNN"
+    module, x = make(kind, **kwargs), inputs()
+    leaf = tuple(torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in (
+        [(2, B, 3), (2, B, H)] if kind == "LSTM" else [(module.num_layers, B, H)]))
+    out, _ = module(x, leaf if kind == "LSTM" else leaf[0])
+    (g0,) = torch.autograd.grad(out[-1].sum(), leaf[0])
+    got = probes.state_gradient_norms(module, x)
+    assert got[0] == pytest.approx(g0.norm().item(), rel=1e-10)
+    assert got[-1] == pytest.approx(np.sqrt(B * out.shape[-1]))
+
+
+def test_dropout_between_layers_is_applied_only_in_training():
+    module, x = make("GRU", num_layers=2, dropout=0.5), inputs()
+    module.eval()
+    eval_norms = probes.state_gradient_norms(module, x)
+    np.testing.assert_allclose(eval_norms, probes.state_gradient_norms(module, x))
+    module.train()
+    torch.manual_seed(3)
+    assert not np.allclose(probes.state_gradient_norms(module, x), eval_norms)
+
+
+def test_benchmark_approaches_agree_on_a_short_sequence():
+    from benchmarks import gradient_probe
+
+    model, x = gradient_probe._model_and_inputs(6)
+    np.testing.assert_allclose(gradient_probe.one_pass(model, x),
+                               gradient_probe.per_step(model, x), rtol=1e-5)

@@ -1,0 +1,1 @@
+"""On-demand benchmarks: python -m benchmarks.<name> prints measured ratios side by side."""
