@@ -5,6 +5,7 @@ layers, ``batch_first`` or not, batched or unbatched input) and for the cells ``
 ``nn.LSTMCell`` / ``nn.GRUCell`` (the probe runs the loop over time itself):
 
 * :func:`state_gradient_norms` -- ``||dL/dh_t||`` for every ``t = 0..T`` from ONE backward pass;
+* :func:`gradient_norms_at` -- the same for the states of a loop you write yourself;
 * :func:`trajectory_jacobians` and :func:`jacobian_spectra` -- the one-step Jacobians
   ``ds_t/ds_{t-1}`` along the trajectory and their singular values or eigenvalues.
 
@@ -26,6 +27,7 @@ from torch import nn
 
 __all__ = [
     "RECURRENT_MODULES",
+    "gradient_norms_at",
     "jacobian_spectra",
     "state_gradient_norms",
     "trajectory_jacobians",
@@ -123,7 +125,13 @@ def _canonical_state(model: nn.Module, h0: object, batch: int, unbatched: bool,
 
 def _stepper(model: nn.Module) -> Callable[[torch.Tensor, State], State]:
     if isinstance(model, nn.LSTMCell):
-        return lambda x_t, s: model(x_t, (s[0], s[1]))
+        def lstm_cell_step(x_t: torch.Tensor, s: State) -> State:
+            h, c = model(x_t, (s[0], s[1]))
+            # h = o * tanh(c) may read this very tensor c; a view gives the state its own node,
+            # so that dL/dc_t means "with h_t held fixed", as for nn.LSTM (and on every device)
+            return h, c.view_as(c)
+
+        return lstm_cell_step
     if isinstance(model, (nn.RNNCell, nn.GRUCell)):
         return lambda x_t, s: (model(x_t, s[0]),)
     if getattr(model, "proj_size", 0):  # torch has no projected LSTM cell kernel: call the module
@@ -187,14 +195,6 @@ def _run(model: nn.Module, inputs: torch.Tensor, h0: object, track: bool) -> _Tr
     return _Trajectory(states=states, outputs=outputs, time_major=time_major, step=step, inputs=x)
 
 
-def _selected(states: list[State], state: str) -> list[list[torch.Tensor]]:
-    if state == "hidden":
-        return [[s[0]] for s in states]
-    if state == "cell":
-        return [[s[1]] for s in states]
-    return [list(s) for s in states]
-
-
 def state_gradient_norms(model: nn.Module, inputs: torch.Tensor, *, h0: object = None,
                          loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
                          state: str = "hidden", per_example: bool = False,
@@ -214,9 +214,9 @@ def state_gradient_norms(model: nn.Module, inputs: torch.Tensor, *, h0: object =
         works, e.g. a sum of per-step losses ``L = sum_k L_k``, whose gradient at ``h_t``
         collects the share of every step ``k >= t``.
     state: ``"hidden"`` measures ``dL/dh_t``; for LSTMs ``"cell"`` measures ``dL/dc_t`` and
-        ``"both"`` the norm of the pair. Each is the gradient arriving at that state tensor from
-        everything after it (through later states and the outputs), with the other parts of the
-        state held fixed.
+        ``"both"`` the norm of the pair. The state is the pair ``s_t = (h_t, c_t)`` and each is a
+        partial derivative with the other part held fixed: the gradient reaching ``c_t`` through
+        ``c_{t+1}`` (the textbook total ``delta c_t`` adds ``delta h_t * o_t * tanh'(c_t)``).
     per_example: if True, one norm per sequence in the batch.
     accumulate_param_grads: if True the pass is ``loss.backward()``, which also accumulates the
         parameters' ``.grad`` (a training step and a probe in one); by default the model's
@@ -241,25 +241,79 @@ def state_gradient_norms(model: nn.Module, inputs: torch.Tensor, *, h0: object =
         if not loss.requires_grad:
             raise ValueError("loss_fn's result does not depend on the outputs "
                              "(did it detach them or convert them to numpy?)")
-        tracked = _selected(run.states, state)
-        flat = [tensor for group in tracked for tensor in group]
+    if state == "both":
+        tracked = run.states
+    else:
+        tracked = [s[0 if state == "hidden" else 1] for s in run.states]
+    # canonical states are (..., B, H), also for unbatched input (B = 1)
+    return gradient_norms_at(loss, tracked, per_example=per_example,
+                             accumulate_param_grads=accumulate_param_grads)
+
+
+def gradient_norms_at(loss: torch.Tensor, states: list, *, per_example: bool = False,
+                      accumulate_param_grads: bool = False,
+                      retain_graph: bool = False) -> np.ndarray:
+    """``||dL/ds||`` for each tensor ``s`` in ``states``, from ONE backward pass of ``loss``.
+
+    The tool for a loop you write yourself: collect the states as you compute them, e.g.
+    ``states = [h0]`` with ``h0 = torch.zeros(B, H, requires_grad=True)``, then
+    ``h = cell(x_t, h); states.append(h)`` for every step, compute ``loss`` from them, and call
+    ``gradient_norms_at(loss, states)``. Entry ``t`` is the norm of the gradient arriving at
+    the tensor ``states[t]`` from everything computed from it (for the ``c_t`` that an
+    ``nn.LSTMCell`` returns that includes the path through its own ``h_t = o_t * tanh(c_t)``).
+
+    loss: a scalar tensor. states: a list of tensors that are part of ``loss``'s graph (a leaf
+        needs ``requires_grad=True``); an entry may be a tuple of tensors, e.g. ``(h_t, c_t)``,
+        whose gradients then count together. A state the loss does not reach gets norm 0.
+    per_example: with states shaped ``(..., B, H)`` (batch on the second-to-last axis, as in
+        ``nn.RNNCell`` and the ``h_n`` of ``nn.RNN``), one norm per sequence.
+    accumulate_param_grads: use ``loss.backward()``, which also fills the parameters' ``.grad``;
+        by default parameters' ``.grad`` fields are left as they are.
+    retain_graph: keep the graph for another backward pass (as in ``torch.autograd.grad``).
+
+    Returns a float64 numpy array ``(len(states),)``, or ``(len(states), B)`` with
+    ``per_example``.
+    """
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError("loss must be a scalar tensor, got "
+                         f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
+    if not loss.requires_grad:
+        raise ValueError("loss does not require grad: it is not connected to the states")
+    if not isinstance(states, (list, tuple)) or len(states) == 0:
+        raise ValueError("states must be a non-empty list of tensors (or of tuples of tensors)")
+    groups = [list(s) if isinstance(s, (tuple, list)) else [s] for s in states]
+    for t, group in enumerate(groups):
+        for tensor in group:
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"states[{t}] holds a {type(tensor).__name__}, not a tensor")
+            if not tensor.requires_grad:
+                raise ValueError(f"states[{t}] does not require grad, so no gradient can reach "
+                                 "it; create the initial state with requires_grad=True")
+            if per_example and tensor.dim() < 2:
+                raise ValueError(f"per_example needs states shaped (..., B, H); states[{t}] "
+                                 f"has shape {tuple(tensor.shape)}")
+    flat = [tensor for group in groups for tensor in group]
+    with torch.enable_grad():
         if accumulate_param_grads:
             for tensor in flat:
                 tensor.retain_grad()
-            loss.backward()
+            loss.backward(retain_graph=retain_graph)
             grads = [tensor.grad for tensor in flat]
         else:
-            grads = list(torch.autograd.grad(loss, flat, allow_unused=True))
-    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(flat, grads, strict=True)]
-    batch = run.inputs.shape[1]
-    per_state = len(tracked[0])
-    norms = []
-    for t in range(len(tracked)):
-        # canonical states are (..., B, H): move the batch axis first and flatten the rest
-        parts = [g.detach().movedim(-2, 0).reshape(batch, -1)
-                 for g in grads[t * per_state:(t + 1) * per_state]]
-        joined = torch.cat(parts, dim=1).to(torch.float64)
-        norms.append(joined.norm(dim=1) if per_example else joined.norm())
+            grads = list(torch.autograd.grad(loss, flat, allow_unused=True,
+                                             retain_graph=retain_graph))
+    grads = [torch.zeros_like(t) if g is None else g.detach()
+             for t, g in zip(flat, grads, strict=True)]
+    norms, position = [], 0
+    for group in groups:
+        parts = grads[position:position + len(group)]
+        position += len(group)
+        if per_example:  # move the batch axis first and flatten the rest
+            joined = torch.cat([g.movedim(-2, 0).reshape(g.shape[-2], -1) for g in parts], 1)
+            norms.append(joined.to(torch.float64).norm(dim=1))
+        else:
+            joined = torch.cat([g.reshape(-1) for g in parts])
+            norms.append(joined.to(torch.float64).norm())
     return torch.stack(norms).cpu().numpy()
 
 

@@ -132,8 +132,9 @@ def test_batch_first_and_two_layers(kind):
     np.testing.assert_allclose(got, expected, rtol=1e-10)
 
 
-def test_lstm_cell_state_and_both():
-    module, x = make("LSTM"), inputs()
+@pytest.mark.parametrize("kind", ["LSTM", "LSTMCell"])
+def test_lstm_cell_state_and_both(kind):
+    module, x = make(kind), inputs()
     loss = lambda out: out.sum()  # noqa: E731
     hidden = probes.state_gradient_norms(module, x, loss_fn=loss)
     cell = probes.state_gradient_norms(module, x, loss_fn=loss, state="cell")
@@ -304,3 +305,38 @@ def test_benchmark_approaches_agree_on_a_short_sequence():
     model, x = gradient_probe._model_and_inputs(6)
     np.testing.assert_allclose(gradient_probe.one_pass(model, x),
                                gradient_probe.per_step(model, x), rtol=1e-5)
+
+
+def test_gradient_norms_at_for_a_user_loop_with_a_readout():
+    cell, x = make("LSTMCell"), inputs()
+    torch.manual_seed(5)
+    readout = nn.Linear(H, 2).double()
+    h = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
+    c = torch.zeros(B, H, dtype=torch.float64, requires_grad=True)
+    states, loss = [(h, c)], 0.0
+    for x_t in x:
+        h, c = cell(x_t, (h, c))
+        states.append((h, c))
+        loss = loss + readout(h).pow(2).sum()
+    got = probes.gradient_norms_at(loss, [s[0] for s in states], retain_graph=True)
+    per_example = probes.gradient_norms_at(loss, [s[0] for s in states], per_example=True)
+    assert got.shape == (T + 1,) and per_example.shape == (T + 1, B)
+
+    def loss_of(out):
+        return readout(out).pow(2).sum()
+
+    np.testing.assert_allclose(got, reference_norms(cell, x, loss_of), rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt((per_example**2).sum(axis=1)), got, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("states", "loss", "error", "match"), [
+    (lambda h: [h], lambda h: h, ValueError, "scalar"),
+    (lambda h: [], lambda h: h.sum(), ValueError, "non-empty"),
+    (lambda h: [h.detach()], lambda h: h.sum(), ValueError, "requires_grad"),
+    (lambda h: [h.detach().numpy()], lambda h: h.sum(), TypeError, "not a tensor"),
+    (lambda h: [h[0]], lambda h: h.sum(), ValueError, r"\(\.\.\., B, H\)"),
+])
+def test_gradient_norms_at_rejects_bad_input(states, loss, error, match):
+    h = torch.ones(B, H, requires_grad=True) * 2
+    with pytest.raises(error, match=match):
+        probes.gradient_norms_at(loss(h), states(h), per_example=True)
