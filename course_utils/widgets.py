@@ -11,6 +11,7 @@ executes the notebook and interactive otherwise.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 
@@ -58,13 +59,16 @@ def explore(callback: Callable[..., object], **controls) -> None:
 
     if widgets_mode() == "static":
         # manual=True builds the controls without running the callback into a hidden output area.
-        panel = ipywidgets.interactive(lambda **_: None, {"manual": True}, **controls)
-        _shown(callback)(**{w._kwarg: w.value for w in panel.kwargs_widgets})
+        draw = _shown(callback)
+        panel = ipywidgets.interactive(draw, {"manual": True}, **controls)
+        draw(**{w._kwarg: w.value for w in panel.kwargs_widgets})
         return
     display(build_explorer(callback, **controls))
 
 
 def _shown(callback: Callable[..., object]) -> Callable[..., object]:
+    # wraps() keeps the callback's signature visible, so controls start at its default values.
+    @functools.wraps(callback)
     def draw(**kwargs):
         figure = callback(**kwargs)
         plt.show()
@@ -108,4 +112,94 @@ def activation_explorer(activation: str = "tanh", x_max: float = 4.0, threshold:
     ax_df.set(title=f"{activation}'(x)   (largest value {dy.max():.3g})", xlabel="x",
               ylim=(-0.05, 1.1))
     ax_df.legend(loc="upper right")
+    return fig
+
+
+# ------------------------------------------------------------------ explorers of notebooks 02, 03
+
+
+def gradient_decay_explorer(seq_len: int = 50, weight_scale: float = 1.0,
+                            activation: str = "tanh", hidden_size: int = 32, seed: int = 0):
+    """Plot ``||dL/dh_t||`` against the distance ``T - t`` from the loss, on a log axis (nb 02).
+
+    The network is a random RNN ``h_t = f(W_hh h_{t-1} + W_xh x_t)``, ``h_0 = 0``, in float64,
+    with ``W_hh ~ N(0, weight_scale**2 / hidden_size)``, ``W_xh ~ N(0, 1/4)`` (4 inputs) and
+    inputs ``x_t ~ N(0, 1)``, all drawn from ``torch.Generator().manual_seed(seed)`` in that
+    order. The loss is ``L = sum(h_T)`` (the last step only), and the gradients come from one
+    backward pass (``course_utils.probes.gradient_norms_at``). The title gives the per-step rate
+    ``exp(slope)`` of a straight-line fit of ``log ||dL/dh_t||`` against the distance.
+    """
+    from .probes import gradient_norms_at
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
+        raise ValueError(f"seq_len must be an integer >= 2, got {seq_len!r}")
+    if not (np.isfinite(weight_scale) and weight_scale > 0):
+        raise ValueError(f"weight_scale must be a positive finite number, got {weight_scale!r}")
+    if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) \
+            or hidden_size < 1:
+        raise ValueError(f"hidden_size must be a positive integer, got {hidden_size!r}")
+    generator = torch.Generator().manual_seed(int(seed))
+    n = int(hidden_size)
+    w_hh = weight_scale * torch.randn(n, n, generator=generator, dtype=torch.float64) / n**0.5
+    w_xh = torch.randn(n, 4, generator=generator, dtype=torch.float64) / 2.0
+    inputs = torch.randn(int(seq_len), 4, generator=generator, dtype=torch.float64)
+    f = ACTIVATIONS[activation]
+    h = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+    states = [h]
+    for x_t in inputs:
+        h = f(w_hh @ h + w_xh @ x_t)
+        states.append(h)
+    norms = gradient_norms_at(h.sum(), states)
+    distance = int(seq_len) - np.arange(int(seq_len) + 1)  # entry t sits T - t steps from the loss
+    positive = norms > 0
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    ax.semilogy(distance[positive], norms[positive], marker=".", label="||dL/dh_t||")
+    title = f"{activation} RNN, weight scale {weight_scale:g}, T = {seq_len}"
+    if positive.sum() >= 2:
+        slope, intercept = np.polyfit(distance[positive], np.log(norms[positive]), 1)
+        ax.semilogy(distance, np.exp(intercept + slope * distance), "k--", lw=1.0,
+                    label=f"fit: {np.exp(slope):.3g} per step")
+        title += f": {np.exp(slope):.3g}x per step"
+    ax.set(xlabel="distance from the loss, T - t (steps)", ylabel="gradient norm", title=title)
+    ax.legend(loc="best")
+    return fig
+
+
+def spectrum_explorer(scale: float = 1.0, family: str = "gaussian", size: int = 24,
+                      steps: int = 40, seed: int = 0):
+    """Eigenvalues of ``scale * M`` in the complex plane with the unit circle, and the norms of its
+    powers (nb 03).
+
+    ``M = course_utils.spectra.example_matrix(family, size, seed)``. Left: the eigenvalues; the
+    title gives the spectral radius and the largest singular value of ``scale * M``. Right:
+    ``||(scale M)^k||_2`` for ``k = 0..steps`` on a log axis, with the line ``rho^k`` that the
+    eigenvalues alone would predict.
+    """
+    from .spectra import example_matrix, plot_eigenvalues
+
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    matrix = scale * example_matrix(family, size, seed)
+    eigenvalues = np.linalg.eigvals(matrix)
+    radius = float(np.max(np.abs(eigenvalues)))
+    top_singular = float(np.linalg.norm(matrix, ord=2))
+    power, power_norms = np.eye(len(matrix)), [1.0]
+    for _ in range(int(steps)):
+        power = matrix @ power
+        power_norms.append(float(np.linalg.norm(power, ord=2)))
+    fig, (ax_eig, ax_pow) = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
+    ax_eig.set_title(f"{family}, scale {scale:g}: rho = {radius:.3g}, sigma_max = "
+                     f"{top_singular:.3g}")
+    ax_eig.legend(loc="upper right")
+    k = np.arange(int(steps) + 1)
+    ax_pow.semilogy(k, np.maximum(power_norms, 1e-300), marker=".", label="||W^k||_2")
+    ax_pow.semilogy(k, np.maximum(radius**k, 1e-300), "k--", lw=1.0, label="rho^k")
+    ax_pow.axhline(1.0, color="0.5", lw=0.8)
+    ax_pow.set(xlabel="k", title="norm of the k-th power")
+    ax_pow.legend(loc="best")
     return fig
