@@ -7,11 +7,12 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test release lint install clean-student-data help
+.PHONY: lab test test-quick release lint install clean-student-data help
 
 help:
 	@echo "make lab      create .venv if needed, install, open JupyterLab on the course"
 	@echo "make test     create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
+	@echo "make test-quick  the same without the real-browser test"
 	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make lint     ruff over the packages, tests and notebooks"
 
@@ -34,6 +35,9 @@ lab: install
 
 test: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+test-quick: install
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not browser"
 
 release: install
 	$(PY) -m grader release

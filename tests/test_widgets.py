@@ -69,9 +69,10 @@ def test_explore_draws_once_statically_without_a_frontend(monkeypatch):
     monkeypatch.setenv("COURSE_WIDGETS", "static")
     calls = []
 
-    def callback(x_max):
-        calls.append(x_max)
+    def callback(x_max, activation="relu", scale=3.5):
+        calls.append((x_max, activation, scale))
         return plt.figure()
 
-    assert widgets.explore(callback, x_max=(1.0, 5.0, 0.5)) is None
-    assert calls == [3.0]
+    assert widgets.explore(callback, x_max=(1.0, 5.0, 0.5), activation=["tanh", "relu"],
+                           scale=(1.0, 4.0, 0.5)) is None
+    assert calls == [(3.0, "relu", 3.5)]  # range midpoint without a default, else the default
