@@ -74,10 +74,11 @@ def lab(tmp_path_factory):
         try:
             urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).close()
             break
-        except OSError:
+        except OSError as error:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.terminate()
-                raise RuntimeError(f"JupyterLab did not start: {Path(log.name).read_text()}")
+                raise RuntimeError(f"JupyterLab did not start: {Path(log.name).read_text()}") \
+                    from error
             time.sleep(0.5)
     try:
         yield {"base": base, "token": token, "root": root}
