@@ -176,3 +176,23 @@ def check_choice(answer: Any, options: str, *, name: str) -> str:
         fail(f"{name}: answer with one letter", f"one of {', '.join(letters)!s}", answer,
              f'assign a string, e.g. {name} = "{letters[0]}"')
     return answer.strip().lower()
+
+
+def check_tensor(got: Any, *, name: str, shape: tuple[int, ...] | None = None,
+                 floating: bool = True):
+    """Check that ``got`` is a torch tensor with the given shape (and a float dtype); return it
+    detached, ready for :func:`check_close` (added for notebook 06)."""
+    import torch
+
+    if not isinstance(got, torch.Tensor):
+        fail(f"{name}: should return a torch tensor", "torch.Tensor", type(got).__name__,
+             "use torch operations (torch.sigmoid, torch.tanh, @) on the tensors you are given; "
+             "numpy functions or .numpy() leave torch and autograd behind")
+    if shape is not None and tuple(got.shape) != tuple(shape):
+        fail(f"{name}: wrong shape", tuple(shape), tuple(got.shape),
+             "check which axis is the batch and which the features; a transposed weight "
+             "(W instead of W.T) or a reduction changes the shape")
+    if floating and not got.dtype.is_floating_point:
+        fail(f"{name}: should hold floating-point values", "a float dtype", got.dtype,
+             "a comparison gives booleans and integer arithmetic gives integers; use floats")
+    return got.detach()
