@@ -1,24 +1,248 @@
-"""Command line for instructors: ``python -m grader <command>`` (or ``rnn-grader``)."""
+"""Command line for instructors and self-paced learners: ``python -m grader <command>``
+(or ``rnn-grader <command>``).
+
+A term's work, in order:
+
+  release                    regenerate notebooks/ from solutions/, register the assignments
+  collect EXPORT.zip         put the LMS export into grader/submitted/<student>/<assignment>/
+  autograde --jobs 4         grade everything not graded yet, in parallel
+  report                     grades CSVs, a summary, score plots in grader/reports/
+  feedback                   one HTML per student and assignment in grader/feedback/
+
+and, for a learner working alone:
+
+  check my_notebook.ipynb    grade a notebook against the visible and hidden tests
+
+Every command takes --help. Exit status: 0 on success; 1 when something could not be done
+(a submission failed to grade, a checked notebook lost points); 2 on a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from . import course
+from .layout import Course
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=None, metavar="DIR",
+                        help="course directory (default: this repository)")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description,
+                                   parents=[common],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    release = command(
+        "release", "regenerate notebooks/ from solutions/ and register the assignments",
+        "Run `nbgrader generate_assignment --force` for each assignment: the released notebook\n"
+        "(solutions and hidden tests removed) goes to notebooks/<id>/, and the gradebook learns\n"
+        "the assignment's cells, hidden tests included, to grade submissions against.")
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                         help="assignment ids (default: every notebook in solutions/)")
+
+    from .collect import DEFAULT_PATTERN
+    collect = command(
+        "collect", "import an LMS export (folder or zip) into grader/submitted/",
+        "Import submissions from a folder or a .zip with one entry (a notebook, or a folder)\n"
+        "per student into grader/submitted/<student>/<assignment>/<assignment>.ipynb.\n\n"
+        "The student id is read from each entry's name with --pattern; by default it is the\n"
+        "name up to the first underscore, or the whole name without .ipynb:\n"
+        "  jdoe_01_tanh_derivatives.ipynb, jdoe.ipynb, jdoe/, jdoe_attempt2/  ->  jdoe\n"
+        "Ids may contain letters, digits, '.', '_' and '-'. The assignment is --assignment, or\n"
+        "the assignment id in the notebook's name, or the only released assignment. A single\n"
+        "notebook under another name is renamed; entries that cannot be placed are listed with\n"
+        "the reason. Collecting again replaces a student's earlier submission.")
+    collect.add_argument("path", type=Path, metavar="PATH", help="a folder or a .zip file")
+    collect.add_argument("--assignment", metavar="ID",
+                         help="the assignment every entry belongs to")
+    collect.add_argument("--pattern", default=DEFAULT_PATTERN, metavar="REGEX",
+                         help="regular expression with a group named 'student', searched in "
+                              "each entry's name (default: %(default)s)")
+    collect.add_argument("--dry-run", action="store_true",
+                         help="say what would be placed, change nothing")
+
+    autograde = command(
+        "autograde", "grade submissions in parallel (skips those already graded)",
+        "Grade every submission under grader/submitted/ with nbgrader, one worker process per\n"
+        "submission, each in a temporary course holding only that notebook and the course\n"
+        "files. Each result is stored as soon as it is ready, so an interrupted run loses\n"
+        "nothing already graded. A submission whose files have not changed since it was\n"
+        "graded is skipped unless --force.\n\n"
+        "Status of each submission: graded; flagged (graded, but needs a look: a test cell\n"
+        "edited or deleted, monkeypatching, a kernel that died); failed (could not be graded:\n"
+        "not a notebook, notebook missing; its score stays EMPTY in reports, never 0); error\n"
+        "(the grader itself failed; retried by the next run).")
+    autograde.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                           help="submissions graded at once (default: 1; use the number of "
+                                "cores)")
+    autograde.add_argument("--timeout", type=int, default=None, metavar="S",
+                           help="seconds a cell may run before it is interrupted and scores 0 "
+                                "(default: Execute.timeout of grader/nbgrader_config.py)")
+    autograde.add_argument("--submission-timeout", type=float, default=None, metavar="S",
+                           help="seconds a whole submission may take before its worker is "
+                                "stopped (default: 10 cell timeouts, at least 600)")
+    autograde.add_argument("--student", nargs="+", action="extend", metavar="ID",
+                           help="only these students")
+    autograde.add_argument("--assignment", nargs="+", action="extend", metavar="ID",
+                           help="only these assignments")
+    autograde.add_argument("--force", action="store_true",
+                           help="grade again submissions that were already graded")
+    autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    command("report", "grades CSVs per student and per exercise, summary, score plots",
+            "Write grader/reports/grades.csv (student x assignment: status, score, max,\n"
+            "late penalty, cells to grade by hand, issues), grader/reports/exercises.csv\n"
+            "(student x assignment x exercise: points) and <assignment>_scores.png (points per\n"
+            "exercise), and print a summary. Submissions that failed to grade have an empty\n"
+            "score and their status says why.")
+
+    feedback = command(
+        "feedback", "one HTML file per student and assignment, hidden tests left out",
+        "Write grader/feedback/<student>/<assignment>/<notebook>.html for every graded\n"
+        "submission: the student's notebook with scores per test, the grader's notes, and no\n"
+        "hidden test code (neither in cells nor in tracebacks).")
+    feedback.add_argument("--student", nargs="+", action="extend", metavar="ID")
+    feedback.add_argument("--assignment", nargs="+", action="extend", metavar="ID")
+
+    check = command(
+        "check", "grade your own notebook against the visible and hidden tests",
+        "Grade NOTEBOOK as the instructor's autograde would, hidden tests included, in a\n"
+        "temporary course (nothing is stored), and print points and messages per exercise.\n"
+        "Exit status 0 only when every automatically graded point was earned.")
+    check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    check.add_argument("--assignment", metavar="ID",
+                       help="the assignment (default: from the file name or its cells)")
+    check.add_argument("--timeout", type=int, default=None, metavar="S",
+                       help="seconds a cell may run (default: the course's Execute.timeout)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    release = commands.add_parser(
-        "release", help="regenerate notebooks/ from solutions/ and register the assignments")
-    release.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    course = Course(args.root) if args.root else Course()
+    try:
+        return COMMANDS[args.command](course, args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: grades stored so far are kept", file=sys.stderr)
+        return 130
 
-    if args.command == "release":
-        for assignment in course.release(args.assignments or None):
-            print(f"released {assignment} -> notebooks/{assignment}/{assignment}.ipynb")
+
+def _release(course: Course, args) -> int:
+    from . import course as repository
+
+    chosen = args.assignments or course.source_assignments()
+    unknown = [a for a in chosen if a not in course.source_assignments()]
+    if unknown:
+        raise ValueError(f"no solutions/<id>/<id>.ipynb for: {', '.join(unknown)}")
+    (course.root / "grader").mkdir(exist_ok=True)
+    root = None if course.root == repository.REPO_ROOT else course.root
+    for assignment in repository.release(chosen, root=root):
+        print(f"released {assignment} -> {course.release / assignment / assignment}.ipynb")
     return 0
+
+
+def _collect(course: Course, args) -> int:
+    from .collect import collect
+
+    result = collect(course, args.path, assignment=args.assignment, pattern=args.pattern,
+                     dry_run=args.dry_run)
+    verb = "would place" if args.dry_run else "placed"
+    for placed in result.placed:
+        notes = f"  ({'; '.join(placed.notes)})" if placed.notes else ""
+        print(f"{verb} {placed.source} -> {placed.student}/{placed.assignment}{notes}")
+    for entry, why in result.unplaced:
+        print(f"NOT PLACED {entry}: {why}")
+    students = {p.student for p in result.placed}
+    print(f"{len(result.placed)} submissions of {len(students)} students {verb}; "
+          f"{len(result.unplaced)} entries not placed")
+    return 0 if result.placed else 1
+
+
+def _autograde(course: Course, args) -> int:
+    from .autograde import autograde
+    from .report import collect_rows
+
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    summary = autograde(course, students=args.student, assignments=args.assignment,
+                        jobs=args.jobs, timeout=args.timeout,
+                        submission_timeout=args.submission_timeout, force=args.force,
+                        progress=not args.no_progress)
+    print(f"graded {len(summary.graded)} submissions in {summary.seconds:.0f} s "
+          f"(--jobs {args.jobs}); skipped {len(summary.skipped)} already graded"
+          + (" (--force grades them again)" if summary.skipped else ""))
+    if summary.graded:
+        rows = {(r.student, r.assignment): r for r in collect_rows(course)}
+        table = []
+        for result in summary.graded:
+            row = rows.get((result.student, result.assignment))
+            score = (f"{row.score:g}/{row.max_score:g}" if row and row.score is not None
+                     else "-")
+            notes = ([result.reason] if result.reason else []) + [str(i) for i in result.issues]
+            table.append((result.student, result.assignment, result.status, score, notes))
+        print(_table(table))
+    failed = summary.failed
+    if failed:
+        print(f"{len(failed)} submissions could not be graded; their score stays empty in "
+              "reports")
+    return 1 if failed else 0
+
+
+def _table(rows: list[tuple[str, str, str, str, list[str]]]) -> str:
+    headers = ("student", "assignment", "status", "score")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + "  issues"]
+    for row in rows:
+        cells = "  ".join(str(v).ljust(w) for v, w in zip(row[:4], widths, strict=True))
+        notes = row[4] or ["-"]
+        lines.append(f"{cells}  {notes[0]}")
+        lines += [" " * (sum(widths) + 8) + f"  {note}" for note in notes[1:]]
+    return "\n".join(lines)
+
+
+def _report(course: Course, args) -> int:
+    from .report import report
+
+    rows, written, summary = report(course)
+    print(summary, end="")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _feedback(course: Course, args) -> int:
+    from .feedback import generate
+
+    written, skipped = generate(course, students=args.student, assignments=args.assignment)
+    for path in written:
+        print(f"wrote {path}")
+    for student, assignment, why in skipped:
+        print(f"no feedback for {student}/{assignment}: {why}")
+    return 0
+
+
+def _check(course: Course, args) -> int:
+    from .check import check, format_result
+
+    result = check(args.notebook, assignment=args.assignment, timeout=args.timeout,
+                   source=course)
+    print(format_result(result), end="")
+    return 0 if result.complete else 1
+
+
+COMMANDS = {"release": _release, "collect": _collect, "autograde": _autograde,
+            "report": _report, "feedback": _feedback, "check": _check}
 
 
 if __name__ == "__main__":

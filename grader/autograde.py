@@ -1,0 +1,207 @@
+"""Autograding in parallel: one worker process per (student, assignment), results merged one by
+one into the course gradebook (see grader.worker and grader.gradebook).
+
+Re-running is cheap: a submission whose files have not changed since it was graded is skipped
+(``force=True`` grades it again); one that hit a grader error is always retried.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from . import gradebook
+from .gradebook import Result
+from .layout import Course, submission_checksum, valid_student_id
+from .verdict import ERROR, FAILED
+
+
+@dataclass
+class Submission:
+    student: str
+    assignment: str
+    directory: Path
+
+
+@dataclass
+class Summary:
+    graded: list[Result] = field(default_factory=list)
+    skipped: list[Submission] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.graded if r.status in (FAILED, ERROR)]
+
+
+def find_submissions(course: Course, students: list[str] | None = None,
+                     assignments: list[str] | None = None) -> list[Submission]:
+    """Submissions under ``submitted/<student>/<assignment>/`` for released assignments."""
+    released = course.released_assignments()
+    unknown = sorted(set(assignments or ()) - set(released))
+    if unknown:
+        raise ValueError(f"not released (run `release` first): {', '.join(unknown)}; "
+                         f"released: {', '.join(released) or 'none'}")
+    wanted = [a for a in released if not assignments or a in assignments]
+    found = []
+    if not course.submitted.is_dir():
+        return found
+    for student_dir in sorted(p for p in course.submitted.iterdir()
+                              if p.is_dir() and not p.name.startswith(".")):
+        if students and student_dir.name not in students:
+            continue
+        for assignment in wanted:
+            if (student_dir / assignment).is_dir():
+                found.append(Submission(student_dir.name, assignment, student_dir / assignment))
+    missing = sorted(set(students or ()) - {s.student for s in found})
+    if missing:
+        raise ValueError(f"no submission found for: {', '.join(missing)}")
+    return found
+
+
+def _needs_grading(submission: Submission, record: gradebook.Record | None) -> bool:
+    return (record is None or record.status == ERROR
+            or record.checksum != submission_checksum(submission.directory))
+
+
+def _context():
+    """Fork where it is safe and cheap (Linux, no other thread): the worker starts with
+    nbgrader already imported. Otherwise a fork server that imports it once."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.worker"])
+    return context
+
+
+def autograde(course: Course, students: list[str] | None = None,
+              assignments: list[str] | None = None, jobs: int = 1,
+              timeout: int | None = None, submission_timeout: float | None = None,
+              force: bool = False, progress: bool = True) -> Summary:
+    """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
+    workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker."""
+    from . import worker  # imports nbgrader: before any fork, once
+
+    started = time.monotonic()
+    summary = Summary()
+    known = gradebook.records(course)
+    todo = []
+    for submission in find_submissions(course, students, assignments):
+        record = known.get((submission.student, submission.assignment))
+        if force or _needs_grading(submission, record):
+            todo.append(submission)
+        else:
+            summary.skipped.append(submission)
+    if not todo:
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    config = course.config()
+    cell_timeout = timeout or config.Execute.timeout
+    limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
+    scratch = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    try:
+        templates = {}
+        for assignment in sorted({s.assignment for s in todo}):
+            templates[assignment] = gradebook.make_template(
+                course, scratch / f"template-{assignment}.db")
+        pending = []
+        for index, submission in enumerate(todo):
+            if not valid_student_id(submission.student):
+                summary.graded.append(_invalid_id(course, submission))
+                continue
+            workdir = scratch / f"job-{index}"
+            workdir.mkdir()
+            pending.append(worker.Job(
+                submission.student, submission.assignment, str(submission.directory),
+                str(course.release / submission.assignment),
+                str(templates[submission.assignment]), str(workdir), config, timeout))
+        _run(course, pending, jobs, limit, summary, progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _invalid_id(course: Course, submission: Submission) -> Result:
+    result = Result(submission.student, submission.assignment, FAILED,
+                    reason="the student id may use only letters, digits, '.', '_' and '-'",
+                    checksum=submission_checksum(submission.directory))
+    gradebook.store(course, result)
+    return result
+
+
+def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
+         progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    from . import worker
+
+    tqdm.monitor_interval = 0  # no monitor thread: workers may be forked
+    context = _context()
+    queue = list(reversed(pending))
+    running: dict = {}  # sentinel -> (process, job, start time)
+    bar = tqdm(total=len(pending), desc="autograde", unit="submission", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, jobs):
+                job = queue.pop()
+                process = context.Process(target=worker.main, args=(job,), daemon=True)
+                process.start()
+                running[process.sentinel] = (process, job, time.monotonic())
+            ready = wait(list(running), timeout=0.5)
+            now = time.monotonic()
+            for sentinel in list(running):
+                process, job, began = running[sentinel]
+                if sentinel not in ready and now - began <= limit:
+                    continue
+                del running[sentinel]
+                if sentinel not in ready:
+                    _kill(process)
+                    result = Result(job.student, job.assignment, FAILED,
+                                    reason=f"grading did not finish within {limit:g} s",
+                                    checksum=submission_checksum(Path(job.submission)))
+                else:
+                    process.join()
+                    result = _collect(process, job)
+                _keep_log(course, job)
+                gradebook.store(course, result)
+                shutil.rmtree(job.workdir, ignore_errors=True)
+                summary.graded.append(result)
+                bar.set_postfix_str(f"{job.student}: {result.status}", refresh=False)
+                bar.update(1)
+    except BaseException:
+        for process, _, _ in running.values():
+            _kill(process)
+        raise
+    finally:
+        bar.close()
+
+
+def _kill(process) -> None:
+    # The kernel notices that its parent is gone (ipykernel polls it) and exits too.
+    process.kill()
+    process.join(timeout=10)
+
+
+def _collect(process, job) -> Result:
+    if job.result_path.exists():
+        return Result.from_json(job.result_path.read_text())
+    return Result(job.student, job.assignment, ERROR,
+                  reason=f"the worker exited with code {process.exitcode} without a result",
+                  checksum=submission_checksum(Path(job.submission)))
+
+
+def _keep_log(course: Course, job) -> None:
+    if job.log_path.exists():
+        target = course.log_file(job.student, job.assignment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(job.log_path, target)

@@ -1,0 +1,200 @@
+"""Importing submissions as a learning-management system exports them.
+
+An export is a folder or a zip file with one entry per student: a notebook file or a folder. The
+student id is read from the entry's name with a regular expression whose group ``student`` is the
+id; by default the name up to its first underscore, or the whole name without ``.ipynb``:
+
+    jdoe_01_tanh_derivatives.ipynb   jdoe.ipynb   jdoe/   jdoe_attempt1/      ->  jdoe
+
+Ids may use letters, digits, '.', '_' and '-'. The assignment is ``--assignment`` when given, else
+the assignment id found in the notebook's (or the entry's) name, else the only released one. Each
+submission lands in nbgrader's ``submitted/<student>/<assignment>/<assignment>.ipynb``; a
+notebook handed in under another name is renamed (and said so). What cannot be placed is listed
+with the reason, nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .layout import Course, submission_checksum, valid_student_id
+
+DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:_.*|\.ipynb)?$"
+_IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
+
+
+@dataclass
+class Placed:
+    student: str
+    assignment: str
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collection:
+    placed: list[Placed] = field(default_factory=list)
+    unplaced: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
+
+
+def _entries(folder: Path) -> list[Path]:
+    entries = sorted(p for p in folder.iterdir()
+                     if p.name not in _IGNORED and not p.name.startswith("."))
+    # An export often wraps everything in one folder: look inside it.
+    while len(entries) == 1 and entries[0].is_dir() and not _any_notebook_at(entries[0]):
+        entries = sorted(p for p in entries[0].iterdir()
+                         if p.name not in _IGNORED and not p.name.startswith("."))
+    return entries
+
+
+def _any_notebook_at(folder: Path) -> bool:
+    return any(p.suffix == ".ipynb" for p in folder.iterdir() if p.is_file())
+
+
+def _unzip(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.infolist():
+            destination = (target / member.filename).resolve()
+            if not destination.is_relative_to(target.resolve()):
+                raise ValueError(f"{archive.name}: unsafe path in the archive: {member.filename}")
+        zf.extractall(target)
+
+
+def _files(entry: Path) -> list[Path]:
+    if entry.is_file():
+        return [entry]
+    return sorted(p for p in entry.rglob("*") if p.is_file()
+                  and not any(part in _IGNORED or part.startswith(".")
+                              for part in p.relative_to(entry).parts))
+
+
+def _assignment_for(entry: Path, notebooks: list[Path], known: list[str],
+                    forced: str | None) -> str | None:
+    if forced:
+        return forced
+    for name in [*(p.stem for p in notebooks), entry.name]:
+        matches = [a for a in known if a in name]
+        if matches:
+            return max(matches, key=len)
+    return known[0] if len(known) == 1 else None
+
+
+def collect(course: Course, path: Path, assignment: str | None = None,
+            pattern: str = DEFAULT_PATTERN, dry_run: bool = False) -> Collection:
+    """Place every submission of the export at ``path`` (a folder or a .zip) in the course."""
+    path = Path(path)
+    regex = re.compile(pattern)
+    if "student" not in regex.groupindex:
+        raise ValueError(f"the pattern needs a group named 'student': {pattern}")
+    known = course.released_assignments() or course.source_assignments()
+    if assignment and assignment not in known:
+        raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(known)}")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    with tempfile.TemporaryDirectory(prefix="rnn-collect-") as scratch:
+        if path.is_file():
+            if not zipfile.is_zipfile(path):
+                raise ValueError(f"{path} is neither a folder nor a zip file")
+            _unzip(path, Path(scratch))
+            folder = Path(scratch)
+        else:
+            folder = path
+        return _collect_folder(course, folder, known, assignment, regex, dry_run)
+
+
+def _collect_folder(course: Course, folder: Path, known: list[str], forced: str | None,
+                    regex: re.Pattern, dry_run: bool) -> Collection:
+    result = Collection()
+    chosen: dict[tuple[str, str], tuple[Path, list[Path]]] = {}
+    for entry in _entries(folder):
+        match = regex.search(entry.name)
+        student = match.group("student") if match else None
+        if not student:
+            result.unplaced.append((entry.name, "no student id in the name (see --pattern)"))
+            continue
+        if not valid_student_id(student):
+            result.unplaced.append((entry.name, f"'{student}' is not a usable student id "
+                                    "(letters, digits, '.', '_' and '-' only)"))
+            continue
+        files = _files(entry)
+        notebooks = [p for p in files if p.suffix == ".ipynb"]
+        if entry.is_file() and not notebooks:
+            result.unplaced.append((entry.name, "not a notebook (.ipynb) or a folder"))
+            continue
+        target = _assignment_for(entry, notebooks, known, forced)
+        if target is None:
+            result.unplaced.append((entry.name, "cannot tell which assignment it is "
+                                    f"(none of {', '.join(known)} in its name); use "
+                                    "--assignment"))
+            continue
+        key = (student, target)
+        if key in chosen:
+            # Entries come in name order, so the later attempt (..._2, ..._attempt2) wins.
+            result.unplaced.append((chosen[key][0].name, f"a second submission of {student} "
+                                    f"for {target}; kept {entry.name}, the last by name"))
+        chosen[key] = (entry, files)
+    for (student, target), (entry, files) in chosen.items():
+        placed = _place(course, student, target, entry, files, dry_run)
+        if isinstance(placed, str):
+            result.unplaced.append((entry.name, placed))
+        else:
+            result.placed.append(placed)
+    return result
+
+
+def _place(course: Course, student: str, assignment: str, entry: Path, files: list[Path],
+           dry_run: bool) -> Placed | str:
+    """Copy one student's files; return what was done, or why nothing could be."""
+    expected = f"{assignment}.ipynb"
+    notebooks = [p for p in files if p.suffix == ".ipynb"]
+    placed = Placed(student, assignment, entry.name)
+    names = {}
+    exact = [p for p in notebooks if p.name == expected]
+    if exact:
+        names[exact[0]] = expected
+    elif len(notebooks) == 1:
+        names[notebooks[0]] = expected
+        if notebooks[0].name != expected:
+            placed.notes.append(f"renamed {notebooks[0].name} -> {expected}")
+    elif notebooks:
+        return (f"{len(notebooks)} notebooks and none is named {expected}: "
+                f"{', '.join(p.name for p in notebooks)}")
+    else:
+        placed.notes.append(f"no notebook (placed anyway; autograde will report "
+                            f"{expected} missing)")
+    base = entry if entry.is_dir() else entry.parent
+    layout = {}
+    for path in files:
+        if path.suffix == ".ipynb" and path not in names:
+            placed.notes.append(f"left out the extra notebook {path.name}")
+            continue
+        layout[path] = names.get(path) or str(path.relative_to(base))
+    target = course.submission_dir(student, assignment)
+    if dry_run:
+        return placed
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=_ensure(course.submitted)))
+    try:
+        for path, relative in layout.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / relative)
+        if target.exists():
+            if submission_checksum(target) == submission_checksum(staging):
+                placed.notes.append("unchanged since the last collect")
+                return placed
+            placed.notes.append("replaced the earlier submission")
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return placed
+
+
+def _ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

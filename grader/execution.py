@@ -1,0 +1,124 @@
+"""Executing a submission under nbgrader, without losing the whole notebook to one bad cell.
+
+nbgrader's ``Execute`` preprocessor gives up on the whole notebook when the kernel dies (a
+submission calling ``os._exit``, a segfault, the out-of-memory killer) or stops answering after a
+timeout; it also keeps every byte a cell prints in memory. :class:`GuardedExecute` replaces it in
+the autograde pipeline:
+
+- a dead or unresponsive kernel stops execution at that cell; the cell gets a ``DeadKernelError``
+  (or ``UnresponsiveKernelError``) output, every later code cell a ``NotExecuted`` output, so the
+  tests that ran keep their scores, the ones that could not run score zero, and the verdict can
+  say which cells ran;
+- a cell's output is capped while it arrives (:data:`MAX_CELL_OUTPUT_CHARS`); the rest is dropped
+  and replaced by one line saying how much was dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from .policy import WARNING_STDERR_PATTERN
+from .verdict import KERNEL_DIED, KERNEL_UNRESPONSIVE, NOT_EXECUTED, TRUNCATED_MARKER
+
+MAX_CELL_OUTPUT_CHARS = 200_000
+
+
+def error_output(ename: str, evalue: str):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute, surviving kernel death and capping output (see the module docstring)."""
+
+    max_cell_output_chars = Integer(
+        MAX_CELL_OUTPUT_CHARS,
+        help="Characters of output kept per cell; the rest is dropped as it arrives.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._stopped: tuple[int, str] | None = None
+        self._output_chars: dict[int, int] = {}
+        self._dropped_chars: dict[int, int] = {}
+        nb, resources = super().preprocess(nb, resources, km)
+        for index, dropped in self._dropped_chars.items():
+            nb.cells[index].outputs.append(new_output(
+                "stream", name="stdout",
+                text=f"\n{TRUNCATED_MARKER} {dropped:,} more characters were not kept\n"))
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._stopped is not None:
+            if cell.cell_type == "code":
+                stopped_at, why = self._stopped
+                cell.outputs = [error_output(
+                    NOT_EXECUTED, f"not run: the kernel {why} in cell {stopped_at}")]
+                cell.execution_count = None
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop(cell, index, KERNEL_DIED, "died",
+                       "the kernel died while running this cell (os._exit, a crash, or out of "
+                       "memory); later cells were not run")
+        except CellTimeoutError:
+            # Raised (instead of recorded) only when the kernel ignored the interrupt that
+            # followed a timeout: nothing more can run in it.
+            self._stop(cell, index, KERNEL_UNRESPONSIVE, "stopped responding",
+                       f"the cell timed out ({self.timeout} s) and the kernel ignored the "
+                       "interrupt; it was shut down and later cells were not run")
+            self._shutdown_stuck_kernel()
+        return cell, resources
+
+    def _stop(self, cell, index: int, ename: str, why: str, message: str) -> None:
+        self._stopped = (index, why)
+        cell.outputs.append(error_output(ename, message))
+
+    def _shutdown_stuck_kernel(self) -> None:
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # already gone: nothing left to stop
+            self.log.debug("shutting down the unresponsive kernel failed", exc_info=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        kind = msg["msg_type"]
+        if kind in ("error", "execute_result"):
+            # Both decide the grade (an error scores zero, a number is partial credit): kept.
+            return super().output(outs, msg, display_id, cell_index)
+        size = _message_size(msg)
+        used = self._output_chars.get(cell_index, 0)
+        room = self.max_cell_output_chars - used
+        if size > room:
+            keep = 2_000 if self._decides_grade(outs, msg) else max(room, 0)
+            if kind != "stream" or keep == 0:
+                keep = 0
+            self._dropped_chars[cell_index] = (self._dropped_chars.get(cell_index, 0)
+                                               + size - keep)
+            if keep == 0:
+                return None
+            msg = {**msg, "content": {**msg["content"], "text": msg["content"]["text"][:keep]}}
+            size = keep
+        self._output_chars[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+    @staticmethod
+    def _decides_grade(outs, msg) -> bool:
+        """A stderr chunk that is not a warning scores the cell zero under nbgrader: the first
+        one is kept whatever the budget, so that truncation never changes a grade."""
+        if msg["msg_type"] != "stream" or msg["content"].get("name") != "stderr":
+            return False
+        if re.search(WARNING_STDERR_PATTERN, msg["content"].get("text", "")):
+            return False
+        return not any(o.output_type == "stream" and o.name == "stderr"
+                       and not re.search(WARNING_STDERR_PATTERN, o.text) for o in outs)
+
+
+def _message_size(msg) -> int:
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    return sum(len(str(value)) for value in content.get("data", {}).values())

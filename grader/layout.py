@@ -1,0 +1,140 @@
+"""The course directory as the grader sees it: nbgrader's configuration and where things live.
+
+The repository itself is the course (see grader/nbgrader_config.py). Every command also accepts
+another course root, laid out the same way (``solutions/``, ``notebooks/``, ``grader/``), with its
+gradebook at ``grader/gradebook.db``: the tests grade in temporary copies of the course so.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import course
+
+
+@functools.lru_cache(maxsize=1)
+def _course_file_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course.GRADER_DIR)).load_config()
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path = course.REPO_ROOT
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root).resolve())
+
+    # -------------------------------------------------------------- configuration
+
+    def config(self):
+        """nbgrader's configuration for this course (a fresh copy, safe to modify)."""
+        import copy
+
+        config = copy.deepcopy(_course_file_config())
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = self.db_url
+        return config
+
+    def _directory(self, name: str) -> Path:
+        return self.root / getattr(_course_file_config().CourseDirectory, f"{name}_directory")
+
+    @property
+    def db_url(self) -> str:
+        if self.root == course.REPO_ROOT:
+            return _course_file_config().CourseDirectory.db_url
+        return f"sqlite:///{self.root / 'grader' / 'gradebook.db'}"
+
+    @property
+    def db_path(self) -> Path | None:
+        """The gradebook file, when the gradebook is sqlite."""
+        prefix = "sqlite:///"
+        return Path(self.db_url[len(prefix):]) if self.db_url.startswith(prefix) else None
+
+    # -------------------------------------------------------------- directories
+
+    @property
+    def source(self) -> Path:
+        return self._directory("source")
+
+    @property
+    def release(self) -> Path:
+        return self._directory("release")
+
+    @property
+    def submitted(self) -> Path:
+        return self._directory("submitted")
+
+    @property
+    def autograded(self) -> Path:
+        return self._directory("autograded")
+
+    @property
+    def feedback(self) -> Path:
+        return self._directory("feedback")
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "grader" / "reports"
+
+    @property
+    def lock_file(self) -> Path:
+        # Inside a git-ignored student-data directory, next to what it protects.
+        return self.autograded / ".grader.lock"
+
+    def submission_dir(self, student: str, assignment: str) -> Path:
+        return self.submitted / student / assignment
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        return self.autograded / student / assignment
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        return self.feedback / student / assignment
+
+    def log_file(self, student: str, assignment: str) -> Path:
+        return self.reports / "logs" / assignment / f"{student}.log"
+
+    # -------------------------------------------------------------- assignments
+
+    def source_assignments(self) -> list[str]:
+        """Assignment ids with a source notebook, in course order (then any others, sorted)."""
+        from .policy import ASSIGNMENTS
+
+        found = sorted(p.name for p in self.source.glob("*") if (p / f"{p.name}.ipynb").is_file())
+        return [a for a in ASSIGNMENTS if a in found] + [a for a in found if a not in ASSIGNMENTS]
+
+    def released_assignments(self) -> list[str]:
+        """Assignment ids registered in the gradebook, in course order."""
+        if self.db_path is not None and not self.db_path.exists():
+            return []
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            names = {a.name for a in gradebook.assignments}
+        return [a for a in self.source_assignments() if a in names] + sorted(
+            names - set(self.source_assignments()))
+
+
+def submission_checksum(directory: Path) -> str:
+    """A digest of every file in a submission directory (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+# Student ids become directory names and nbgrader globs: letters, digits, '.', '_' and '-' only.
+STUDENT_ID = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+
+
+def valid_student_id(student: str) -> bool:
+    import re
+
+    return re.fullmatch(STUDENT_ID, student) is not None

@@ -1,0 +1,241 @@
+"""Grading one submission, in a process of its own (see grader.autograde for the scheduling).
+
+A worker builds a throw-away course for a single (student, assignment):
+
+    <workdir>/gradebook.db                    the template gradebook (no student data)
+    <workdir>/course/course_files/<a>/        what the release gives besides the notebooks
+    <workdir>/course/grader/submitted/<s>/<a>/    the submission, repaired (see inspection.repair)
+    <workdir>/course/grader/autograded/<s>/<a>/   where nbgrader writes, and where the notebook runs
+
+and runs nbgrader's own autograde converter on it, with :class:`~grader.execution.GuardedExecute`
+in place of nbgrader's ``Execute``. The notebook's working directory therefore holds only the
+notebook and the course files: never ``solutions/`` nor the course gradebook. The worker writes
+its verdict and grades to ``<workdir>/result.json`` for the main process to merge.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from . import inspection
+from .course import grading_env
+from .execution import GuardedExecute
+from .gradebook import NotebookGrades, Result
+from .layout import submission_checksum
+from .verdict import ERROR, FAILED, Issue, status_of
+
+COURSE_FILES = "course_files"
+
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+    submission: str  # the student's directory under submitted/
+    release: str  # the assignment's directory under notebooks/ (what students were given)
+    template: str  # the template gradebook
+    workdir: str
+    config: object  # nbgrader Config of the course
+    timeout: int | None = None  # per cell, seconds
+
+    @property
+    def result_path(self) -> Path:
+        return Path(self.workdir) / "result.json"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.workdir) / "worker.log"
+
+
+def main(job: Job) -> None:
+    """Entry point of a worker process: grade, write result.json, never raise."""
+    started = time.monotonic()
+    _quiet(job.log_path)
+    os.environ.update(grading_env())
+    try:
+        result = grade(job)
+    except Exception:
+        result = Result(job.student, job.assignment, ERROR,
+                        reason="the grader failed: " + _last_line(traceback.format_exc()))
+        logging.getLogger("grader").exception("grading failed")
+    result.seconds = round(time.monotonic() - started, 2)
+    result.checksum = result.checksum or submission_checksum(Path(job.submission))
+    job.result_path.write_text(result.to_json())
+
+
+def _quiet(log_path: Path) -> None:
+    """Send everything this process and its kernel print to the log file, not the terminal."""
+    handle = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
+                        format="[%(levelname)s %(name)s] %(message)s")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else text
+
+
+def grade(job: Job) -> Result:
+    workdir = Path(job.workdir)
+    root = workdir / "course"
+    checksum = submission_checksum(Path(job.submission))
+    result = Result(job.student, job.assignment, FAILED, checksum=checksum)
+
+    with Gradebook(f"sqlite:///{job.template}") as gradebook:
+        notebooks = [n.name for n in gradebook.find_assignment(job.assignment).notebooks]
+        references = {}
+        for name in notebooks:
+            release = nbformat.read(str(Path(job.release) / f"{name}.ipynb"), as_version=4)
+            references[name] = inspection.reference_from_gradebook(
+                gradebook, job.assignment, name, release)
+
+    target = root / "grader" / "submitted" / job.student / job.assignment
+    placed, issues, reason = _place_submission(Path(job.submission), target, references)
+    if reason:
+        result.reason = reason
+        result.issues = issues
+        return result
+    _copy_course_files(Path(job.release), root / COURSE_FILES / job.assignment)
+    shutil.copyfile(job.template, workdir / "gradebook.db")
+
+    log = _autograde(job, root, workdir / "gradebook.db")
+    out_dir = root / "grader" / "autograded" / job.student / job.assignment
+    missing = [n for n in placed if not (out_dir / f"{n}.ipynb").exists()]
+    if missing:
+        result.reason = "nbgrader could not grade it: " + _nbgrader_error(log)
+        result.issues = issues
+        return result
+
+    for name in placed:
+        executed = nbformat.read(str(out_dir / f"{name}.ipynb"), as_version=4)
+        issues += inspection.execution_issues(executed, job.timeout or _timeout(job))
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(job.assignment, job.student)
+        result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        for notebook in submission.notebooks:
+            result.notebooks[notebook.name] = NotebookGrades(
+                scores={g.name: g.auto_score for g in notebook.grades},
+                comments={c.name: c.auto_comment for c in notebook.comments},
+                late_penalty=notebook.late_submission_penalty)
+    result.issues = issues
+    result.status = status_of(issues)
+    result.autograded = str(out_dir)
+    return result
+
+
+def _timeout(job: Job):
+    return job.config.Execute.timeout if "timeout" in job.config.Execute else None
+
+
+def _place_submission(source: Path, target: Path, references: dict
+                      ) -> tuple[list[str], list[Issue], str | None]:
+    """Copy the submission into the temporary course, repaired; (notebooks, issues, reason it
+    cannot be graded or None)."""
+    issues: list[Issue] = []
+    if not source.is_dir():
+        return [], issues, "no submission directory"
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copyfile(path, target / path.name)
+    present = {p.stem: p for p in source.glob("*.ipynb")}
+    placed = []
+    for name, reference in references.items():
+        path = present.pop(name, None)
+        if path is None:
+            strays = sorted(p for p in present.values() if p.stem not in references)
+            if len(strays) == 1 and len(references) == 1:
+                path = strays[0]
+                present.pop(path.stem)
+                issues.append(Issue("renamed", f"the notebook was handed in as '{path.name}'; "
+                                    f"it was graded as '{name}.ipynb'"))
+            else:
+                found = ", ".join(p.name for p in strays) or "no notebook"
+                return [], issues, f"{name}.ipynb is missing (found: {found})"
+        try:
+            text = path.read_text(encoding="utf-8")
+            json.loads(text)  # for the position of a JSON error, which nbformat does not give
+            nb = nbformat.reads(text, as_version=4)
+        except UnicodeDecodeError as error:
+            return [], issues, f"{path.name} is not a readable notebook: not UTF-8 text ({error})"
+        except json.JSONDecodeError as error:
+            return [], issues, f"{path.name} is not a readable notebook: invalid JSON ({error})"
+        except Exception as error:  # JSON, but not a notebook nbformat can read
+            return [], issues, f"{path.name} is not a readable notebook: {_last_line(str(error))}"
+        if not any(c.cell_type == "code" for c in nb.get("cells", [])):
+            return [], issues, f"{path.name} has no code cells"
+        repaired, found = inspection.repair(nb, reference)
+        issues += found
+        issues += inspection.scan(repaired, reference)
+        if inspection.is_blank(repaired, reference):
+            issues.append(Issue("blank", "no answer cell was changed from the release"))
+        nbformat.write(repaired, str(target / f"{name}.ipynb"))
+        placed.append(name)
+    return placed, issues, None
+
+
+def _copy_course_files(release: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in release.rglob("*"):
+        relative = path.relative_to(release)
+        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.parts:
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / relative)
+
+
+def _autograde(job: Job, root: Path, database: Path) -> str:
+    """Run nbgrader's autograde converter on the temporary course; return its log."""
+    from nbgrader.utils import capture_log
+
+    config = copy.deepcopy(job.config)
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{database}"
+    config.CourseDirectory.source_directory = COURSE_FILES
+    config.CourseDirectory.assignment_id = job.assignment
+    config.CourseDirectory.student_id = job.student
+    if job.timeout:
+        config.Execute.timeout = job.timeout
+    config.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    coursedir = CourseDirectory(config=config)
+    converter = Autograde(coursedir=coursedir, config=config)
+    converter.force = True
+    outcome = capture_log(converter)
+    log = outcome.get("log", "") + outcome.get("error", "")
+    logging.getLogger("grader").info("nbgrader autograde log:\n%s", log)
+    return log
+
+
+def _nbgrader_error(log: str) -> str:
+    errors = [line for line in log.splitlines()
+              if line.strip() and not line.startswith(("[INFO]", "[WARNING]", "[DEBUG]"))]
+    interesting = [e for e in errors if "Error" in e or "error" in e] or errors
+    return _last_line("\n".join(interesting)) if interesting else "no output was written"
