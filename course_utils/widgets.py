@@ -203,3 +203,85 @@ def spectrum_explorer(scale: float = 1.0, family: str = "gaussian", size: int = 
     ax_pow.set(xlabel="k", title="norm of the k-th power")
     ax_pow.legend(loc="best")
     return fig
+
+
+def clipping_explorer(threshold: float = 5.0, lr: float = 0.02, n_steps: int = 60):
+    """Gradient descent on the one-unit RNN's cliff (notebook 04), without and with clipping.
+
+    Left: ``log10`` of the error surface of :func:`course_utils.cliff.cliff_loss` over ``(w, b)``
+    with both paths from :data:`course_utils.cliff.CLIFF_START`; the clipped one uses
+    ``torch.nn.utils.clip_grad_norm_`` at ``threshold``. Right: the loss along both paths.
+    """
+    from .cliff import CLIFF_START, cliff_descent, cliff_loss
+
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    w_grid, b_grid = np.meshgrid(np.linspace(3.0, 9.0, 181), np.linspace(-7.0, -1.0, 181))
+    surface = np.log10(cliff_loss(w_grid, b_grid) + 1e-8)
+    paths = {"no clipping": cliff_descent(CLIFF_START, lr, n_steps),
+             f"clipped at {threshold:g}": cliff_descent(CLIFF_START, lr, n_steps,
+                                                        max_norm=threshold)}
+    fig, (ax_surface, ax_loss) = plt.subplots(1, 2, figsize=(10.0, 4.0))
+    mesh = ax_surface.pcolormesh(w_grid, b_grid, surface, shading="auto", cmap="viridis")
+    fig.colorbar(mesh, ax=ax_surface, label="log10 loss")
+    for (name, path), color in zip(paths.items(), ("C1", "white"), strict=True):
+        ax_surface.plot(path.points[:, 0], path.points[:, 1], ".-", color=color, lw=1.2,
+                        ms=4, label=name)
+        ax_loss.semilogy(np.maximum(path.losses, 1e-12), ".-", color="C1" if color == "C1"
+                         else "C0", label=f"{name} (largest step "
+                         f"{np.max(np.linalg.norm(np.diff(path.points, axis=0), axis=1)):.3g})")
+    ax_surface.set(xlim=(3.0, 9.0), ylim=(-7.0, -1.0), xlabel="w", ylabel="b",
+                   title="error surface and descent paths")
+    ax_surface.legend(loc="lower left", facecolor="0.3", labelcolor="white", frameon=True)
+    ax_loss.set(xlabel="gradient-descent step", ylabel="loss", title=f"lr = {lr:g}")
+    ax_loss.legend(loc="best")
+    return fig
+
+
+def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: float = 0.3,
+                  activation: str = "tanh", n: int = 64, T: int = 60, seed: int = 0):
+    """An initialisation scheme's spectrum and its gradient flow at initialisation (notebook 05).
+
+    ``W = scale * M`` with ``M`` from :func:`course_utils.init_schemes.recurrent_weight`. Left: the
+    eigenvalues of ``W`` and the unit circle. Right: ``||dh_t/dh_0||_2`` for
+    ``h_t = activation(W h_{t-1} + U x_t)``, with random inputs whose drive has standard deviation
+    ``input_scale`` per unit, against the linear prediction ``||W^t||_2``.
+    """
+    from .init_schemes import recurrent_weight, state_jacobian_norms
+    from .spectra import plot_eigenvalues
+
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")
+    if not (np.isfinite(input_scale) and input_scale >= 0):
+        raise ValueError(f"input_scale must be a non-negative number, got {input_scale!r}")
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+        raise ValueError(f"T must be a positive integer, got {T!r}")
+    weight = recurrent_weight(scheme, n, scale=scale, seed=seed)
+    generator = torch.Generator().manual_seed(int(seed) + 1)
+    drive = input_scale * torch.randn(int(T), int(n), dtype=torch.float64, generator=generator)
+    W = torch.from_numpy(weight)
+    act = ACTIVATIONS[activation]
+    norms = state_jacobian_norms(lambda h, x: act(h @ W.T + x), torch.zeros(int(n),
+                                 dtype=torch.float64), drive)
+    power, linear = np.eye(int(n)), [1.0]
+    for _ in range(int(T)):
+        power = weight @ power
+        linear.append(float(np.linalg.norm(power, ord=2)))
+    eigenvalues = np.linalg.eigvals(weight)
+    fig, (ax_eig, ax_flow) = plt.subplots(1, 2, figsize=(10.0, 4.0))
+    plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
+    ax_eig.set_title(f"{scheme} x {scale:g}: rho = {np.max(np.abs(eigenvalues)):.3g}, "
+                     f"sigma_max = {np.linalg.norm(weight, ord=2):.3g}")
+    ax_eig.legend(loc="upper right")
+    t = np.arange(int(T) + 1)
+    ax_flow.semilogy(t, np.maximum(norms, 1e-300), label=f"{activation} RNN")
+    ax_flow.semilogy(t, np.maximum(linear, 1e-300), "k--", lw=1.0, label="linear: ||W^t||")
+    ax_flow.axhline(1.0, color="0.5", lw=0.8)
+    ax_flow.set(xlabel="t", ylabel="||dh_t / dh_0||_2",
+                title=f"gradient flow at initialisation (input drive {input_scale:g})")
+    ax_flow.legend(loc="best")
+    return fig
