@@ -69,13 +69,17 @@ def _generate(course: Course, assignment: str) -> None:
     """``nbgrader generate_assignment`` in-process on a temporary course."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
+    from nbgrader.utils import capture_log, setenv
+
+    from .course import grading_env
 
     config = course.config()
     config.CourseDirectory.assignment_id = assignment
     converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
     converter.force = True
-    outcome = capture_log(converter)
+    # A new gradebook asks the `alembic` command for its schema version: find this venv's.
+    with setenv(PATH=grading_env()["PATH"]):
+        outcome = capture_log(converter)
     if not outcome["success"]:
         raise RuntimeError(f"could not generate {assignment}:\n{outcome.get('error', '')}")
 

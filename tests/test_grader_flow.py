@@ -500,3 +500,20 @@ def test_feedback_shows_scores_and_the_graders_notes(flow):
     assert "test cell 'test_tanh_derivative_visible' was edited" in text
     bob = feedback_text(flow["course"].feedback_dir("bob", A) / f"{A}.html")
     assert "a hidden test failed" in bob and "suspect:" in bob
+
+
+def test_a_merge_that_fails_midway_stores_nothing(flow, monkeypatch):
+    from grader import gradebook
+
+    result = gradebook.Result("zoe", A, "graded", checksum="abc", notebooks={
+        A: gradebook.NotebookGrades(scores={"test_tanh_derivative_visible": 1.0})})
+
+    def disk_full(gb, result):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gradebook, "_write_record", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        gradebook.store(flow["course"], result)
+    with Gradebook(flow["course"].db_url) as gb, pytest.raises(MissingEntry):
+        gb.find_student("zoe")
+    assert ("zoe", A) not in gradebook.records(flow["course"])

@@ -1,0 +1,371 @@
+"""The grader's parts without a kernel: command line, inspection, output cap, feedback, collect."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import ClearHiddenTests
+
+from grader import cells, inspection
+from grader.collect import DEFAULT_PATTERN, collect
+from grader.execution import MAX_CELL_OUTPUT_CHARS, GuardedExecute
+from grader.feedback import hide, scrub_traceback, secret_lines
+from grader.layout import Course
+from tests import harness
+
+A = "01_tanh_derivatives"
+COMMANDS = ("release", "collect", "autograde", "report", "feedback", "check")
+
+
+@pytest.fixture(scope="module")
+def source():
+    return harness.read(harness.source_path(A))
+
+
+@pytest.fixture(scope="module")
+def release():
+    return harness.read(harness.release_path(A))
+
+
+@pytest.fixture(scope="module")
+def reference(source, release):
+    """What the gradebook registers for notebook 01, read from the notebooks themselves."""
+    released = {cells.grade_id(c): c for c in release.cells if cells.grade_id(c)}
+    found = {}
+    for cell in source.cells:
+        meta = cells.nbgrader_meta(cell)
+        if not meta:
+            continue
+        name = meta["grade_id"]
+        text = released[name].source if meta.get("solution") else cell.source
+        found[name] = inspection.ReferenceCell(
+            name, cell.cell_type, bool(meta.get("locked")), text, grade=bool(meta.get("grade")),
+            solution=bool(meta.get("solution")), points=meta.get("points"))
+    return inspection.Reference(A, found, release)
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = subprocess.run([sys.executable, "-m", "grader", command, "--help"],
+                            capture_output=True, text=True, cwd=harness.ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: python -m grader {command}")
+    assert "--root" in result.stdout
+
+
+def test_console_script_and_top_level_help():
+    script = Path(sys.executable).parent / "rnn-grader"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
+
+
+def test_usage_errors_exit_2_with_a_message():
+    result = subprocess.run([sys.executable, "-m", "grader", "autograde", "--jobs", "two"],
+                            capture_output=True, text=True, cwd=harness.ROOT)
+    assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def test_hidden_tests_are_stripped_exactly_as_nbgrader_releases_them(source):
+    clear = ClearHiddenTests()
+    hidden_cells = [c for c in source.cells if cells.has_hidden_tests(c.source)]
+    assert len(hidden_cells) >= 6
+    for cell in hidden_cells:
+        released = copy.deepcopy(cell)
+        clear._remove_hidden_test_region(released)
+        assert cells.strip_hidden_tests(cell.source) == released.source
+        assert all(line not in released.source.split("\n")
+                   for line in cells.hidden_lines(cell.source) if line.strip())
+
+
+def test_exercises_group_test_cells_under_their_answer(source):
+    found = {e.name: e for e in cells.exercises(source)}
+    assert found["tanh_derivative"].tests == ("test_tanh_derivative_visible",
+                                              "test_tanh_derivative_hidden")
+    assert found["knowledge_check"].tests == ("test_knowledge_check",)
+    assert found["free_response_saturation"].manual
+    assert len(found) == 7
+
+
+# ----------------------------------------------------------------------------- repair
+
+
+def filled(release):
+    return harness.filled_release(A, release=release)
+
+
+def test_an_untouched_submission_needs_no_repair(release, reference):
+    nb, issues = inspection.repair(filled(release), reference)
+    assert issues == []
+    assert [c.source for c in nb.cells] == [c.source for c in filled(release).cells]
+
+
+def test_edited_and_deleted_cells_are_reported_one_line_each(release, reference):
+    nb = filled(release)
+    for cell in nb.cells:
+        if cells.grade_id(cell) == "test_relu_derivative_visible":
+            cell.source = "pass"
+        if cells.grade_id(cell) == "test_tanh_derivative_visible":
+            cell.metadata.nbgrader["points"] = 100
+    nb.cells = [c for c in nb.cells if cells.grade_id(c) not in ("test_central_difference_hidden",
+                                                                 "setup")]
+    repaired, issues = inspection.repair(nb, reference)
+    messages = sorted(i.message for i in issues)
+    assert messages == [
+        "locked cell 'setup' was deleted; it was put back and graded",
+        "test cell 'test_central_difference_hidden' was deleted; it was put back and graded",
+        "test cell 'test_relu_derivative_visible' was edited; the original was restored and "
+        "graded",
+        "test cell 'test_tanh_derivative_visible' had its points changed from 1 to 100; the "
+        "original was restored and graded",
+    ]
+    assert all(i.flag and i.kind == "tampered" for i in issues)
+    order = [cells.grade_id(c) for c in repaired.cells if cells.grade_id(c)]
+    assert order == [cells.grade_id(c) for c in release.cells if cells.grade_id(c)]
+    restored = next(c for c in repaired.cells
+                    if cells.grade_id(c) == "test_central_difference_hidden")
+    assert restored.metadata.nbgrader["points"] == 2 and restored.metadata.nbgrader["locked"]
+    assert "BEGIN HIDDEN" not in restored.source
+    tanh = next(c for c in repaired.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
+    assert tanh.metadata.nbgrader["points"] == 1
+
+
+def test_copied_test_cell_loses_its_role_and_a_deleted_answer_is_noted(release, reference):
+    nb = filled(release)
+    test = next(c for c in nb.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
+    nb.cells.append(copy.deepcopy(test))
+    nb.cells = [c for c in nb.cells if cells.grade_id(c) != "relu_derivative"]
+    repaired, issues = inspection.repair(nb, reference)
+    kinds = sorted((i.kind, i.flag) for i in issues)
+    assert kinds == [("deleted", False), ("tampered", True)]
+    ids = [cells.grade_id(c) for c in repaired.cells]
+    assert ids.count("test_tanh_derivative_visible") == 1
+
+
+def test_blank_means_every_answer_is_still_the_stub(release, reference):
+    assert inspection.is_blank(copy.deepcopy(release), reference)
+    assert not inspection.is_blank(filled(release), reference)
+
+
+# ----------------------------------------------------------------------------- scan
+
+
+def scanned(release, reference, code: str) -> list[str]:
+    nb = filled(release)
+    nb.cells.append(new_code_cell(code))
+    return [i.message for i in inspection.scan(nb, reference)]
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("np.allclose = lambda *a, **k: True", "replaces numpy.allclose"),
+    ("import numpy\nnumpy.testing.assert_allclose = print", "replaces numpy.testing"),
+    ("torch.testing.assert_close = lambda *a, **k: None", "replaces torch.testing.assert_close"),
+    ("import builtins\nbuiltins.isinstance = lambda *a: True", "replaces builtins.isinstance"),
+    ("__builtins__.abs = lambda v: 0", "replaces builtins.abs"),
+    ("setattr(np, 'isclose', lambda *a, **k: True)", "sets an attribute by name on numpy"),
+    ("from course_utils import checks as c\nc.check_close = print",
+     "replaces course_utils.checks.check_close"),
+    ("def print(*args):\n    pass", "rebinds print"),
+    ("np = None", "rebinds np"),
+    ("import math as np", "rebinds np"),
+    ("np.seterr(all='ignore')", "numpy.seterr"),
+    ("import warnings\nwarnings.filterwarnings('ignore')", "warning filters"),
+    ("exec('x = 1')", "runs code from a string"),
+    ("import sys\nsys.modules['numpy'] = None", "writes into sys.modules"),
+    ("from unittest import mock\nmock.patch('numpy.allclose').start()", "patches objects"),
+])
+def test_scan_flags_monkeypatching(release, reference, code, expected):
+    found = scanned(release, reference, code)
+    assert any(expected in message for message in found), found
+
+
+@pytest.mark.parametrize("code", [
+    "import numpy as np\nimport torch",
+    "rng = np.random.default_rng(0)\nvalues = np.abs(rng.normal(size=3))",
+    "def helper(x):\n    len = 3\n    return x * len",
+    "with np.errstate(over='ignore'):\n    big = np.exp(np.array([1000.0]))",
+    "plt.rcParams['figure.dpi'] = 80",
+    "%matplotlib inline\nprint(tanh_derivative(0.0))",
+    "torch.manual_seed(0)",
+])
+def test_scan_leaves_ordinary_code_alone(release, reference, code):
+    assert scanned(release, reference, code) == []
+
+
+def test_scan_ignores_the_course_own_cells(release, reference):
+    assert inspection.scan(filled(release), reference) == []
+
+
+# ----------------------------------------------------------------------------- output cap
+
+
+def message(kind: str, **content) -> dict:
+    return {"msg_type": kind, "parent_header": {"msg_id": "m"}, "content": content,
+            "header": {"msg_type": kind}, "metadata": {}}
+
+
+def capped_executor(limit: int = 1_000) -> GuardedExecute:
+    executor = GuardedExecute(max_cell_output_chars=limit)
+    executor._output_chars, executor._dropped_chars = {}, {}
+    executor.clear_before_next_output = False
+    return executor
+
+
+def test_output_is_capped_while_it_arrives():
+    executor, outs = capped_executor(1_000), []
+    for _ in range(10_000):
+        executor.output(outs, message("stream", name="stdout", text="x" * 99 + "\n"), None, 0)
+    kept = sum(len(o.text) for o in outs)
+    assert kept == 1_000 and len(outs) <= 11
+    assert executor._dropped_chars[0] == 10_000 * 100 - 1_000
+    assert MAX_CELL_OUTPUT_CHARS >= 100_000
+
+
+def test_output_that_decides_the_grade_is_never_dropped():
+    executor, outs = capped_executor(100), []
+    executor.output(outs, message("stream", name="stdout", text="y" * 500), None, 0)
+    warning = "/tmp/x.py:3: RuntimeWarning: overflow encountered in exp\n"
+    executor.output(outs, message("stream", name="stderr", text=warning), None, 0)
+    executor.output(outs, message("stream", name="stderr", text="real error\n" * 1000), None, 0)
+    executor.output(outs, message("stream", name="stderr", text="second error\n"), None, 0)
+    executor.output(outs, message("error", ename="AssertionError", evalue="wrong",
+                                  traceback=["AssertionError: wrong"]), None, 0)
+    executor.output(outs, message("execute_result", data={"text/plain": "0.5"},
+                                  execution_count=1, metadata={}), None, 0)
+    kinds = [(o.output_type, o.get("name")) for o in outs]
+    assert kinds == [("stream", "stdout"), ("stream", "stderr"), ("error", None),
+                     ("execute_result", None)]
+    assert outs[1].text.startswith("real error") and len(outs[1].text) <= 2_000
+
+
+# ----------------------------------------------------------------------------- feedback
+
+
+def test_feedback_hides_hidden_tests_and_their_traceback_lines(source):
+    nb = copy.deepcopy(source)
+    hidden = next(c for c in nb.cells if cells.grade_id(c) == "test_tanh_derivative_hidden")
+    sources = [c.source for c in source.cells]
+    secrets = secret_lines(sources, [cells.strip_hidden_tests(s) for s in sources])
+    secret = next(line for line in cells.hidden_lines(hidden.source)
+                  if " ".join(line.split()) in secrets and "check" in line)
+    hidden.outputs = [new_output("stream", name="stdout", text="hidden data 1 2 3\n"),
+                      new_output("error", ename="AssertionError", evalue="expected 0.42",
+                                 traceback=["Traceback", f"----> 3 {secret}",
+                                            "AssertionError: expected 0.42"])]
+    other = next(c for c in nb.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
+    other.outputs = [new_output("error", ename="NameError", evalue="x",
+                                traceback=[f"Cell In[7]\n----> 3 {secret}\n      4 ok = 1",
+                                           "NameError: x"])]
+    hide(nb, sources, [cells.strip_hidden_tests(s) for s in sources])
+    assert "BEGIN HIDDEN" not in hidden.source
+    assert [o.output_type for o in hidden.outputs] == ["stream", "error"]
+    assert "hidden data" not in hidden.outputs[0].text
+    assert hidden.outputs[1].evalue == "a hidden test failed"
+    assert secret.strip() not in "\n".join(hidden.outputs[1].traceback)
+    assert other.outputs[0].traceback == ["Cell In[7]\n      4 ok = 1", "NameError: x"]
+
+
+def test_scrub_keeps_a_traceback_without_secrets():
+    traceback = ["\x1b[0;31mValueError\x1b[0m", "line one\nline two"]
+    assert scrub_traceback(traceback, {"assert secret()"}) == traceback
+
+
+# ----------------------------------------------------------------------------- collect
+
+
+@pytest.mark.parametrize(("name", "student"), [
+    ("jdoe_01_tanh_derivatives.ipynb", "jdoe"), ("jdoe.ipynb", "jdoe"), ("jdoe", "jdoe"),
+    ("jdoe_attempt2", "jdoe"), ("j.doe-2.ipynb", "j.doe-2"), ("Jane Doe_x.ipynb", None),
+])
+def test_default_student_pattern(name, student):
+    match = re.search(DEFAULT_PATTERN, name)
+    assert (match.group("student") if match else None) == student
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "solutions" / A).mkdir(parents=True)
+    (tmp_path / "solutions" / A / f"{A}.ipynb").write_text("{}")
+    return Course(tmp_path)
+
+
+def test_collect_places_renames_and_explains(course, tmp_path, release):
+    export = tmp_path / "export"
+    (export / "amy").mkdir(parents=True)
+    nbformat.write(release, str(export / "amy" / "homework.ipynb"))
+    (export / "amy" / "data.csv").write_text("1,2\n")
+    (export / "bo").mkdir()
+    nbformat.write(release, str(export / "bo" / "a.ipynb"))
+    nbformat.write(release, str(export / "bo" / "b.ipynb"))
+    nbformat.write(release, str(export / f"cy_1_{A}.ipynb"))
+    nbformat.write(release, str(export / f"cy_2_{A}.ipynb"))
+    result = collect(course, export)
+    placed = {p.student: p for p in result.placed}
+    assert set(placed) == {"amy", "cy"}
+    assert placed["amy"].notes == [f"renamed homework.ipynb -> {A}.ipynb"]
+    assert (course.submission_dir("amy", A) / "data.csv").read_text() == "1,2\n"
+    assert placed["cy"].source == f"cy_2_{A}.ipynb"
+    why = dict(result.unplaced)
+    assert "none is named" in why["bo"]
+    assert "kept cy_2_01_tanh_derivatives.ipynb" in why[f"cy_1_{A}.ipynb"]
+    assert sorted(p.name for p in course.submitted.iterdir()) == ["amy", "cy"]
+
+
+def test_collect_dry_run_writes_nothing(course, tmp_path, release):
+    export = tmp_path / "export"
+    export.mkdir()
+    nbformat.write(release, str(export / "dee.ipynb"))
+    result = collect(course, export, dry_run=True)
+    assert [p.student for p in result.placed] == ["dee"]
+    assert not course.submitted.exists()
+
+
+def test_collect_refuses_unsafe_zip_paths(course, tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../outside.ipynb", "{}")
+    with pytest.raises(ValueError, match="unsafe path"):
+        collect(course, archive)
+    assert not (tmp_path.parent / "outside.ipynb").exists()
+
+
+def test_collect_needs_a_student_group(course, tmp_path):
+    with pytest.raises(ValueError, match="group named 'student'"):
+        collect(course, tmp_path, pattern=r"^(\w+)_")
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+
+def test_only_new_changed_or_errored_submissions_are_graded_again(tmp_path):
+    from grader.autograde import Submission, _needs_grading
+    from grader.gradebook import Record
+    from grader.layout import submission_checksum
+
+    (tmp_path / f"{A}.ipynb").write_text("{}")
+    submission = Submission("amy", A, tmp_path)
+    same = submission_checksum(tmp_path)
+
+    def stored(status, checksum):
+        return Record("amy", A, status, None, (), checksum, "2025-01-01", 1.0)
+
+    assert _needs_grading(submission, None)
+    assert not _needs_grading(submission, stored("graded", same))
+    assert not _needs_grading(submission, stored("failed", same))
+    assert _needs_grading(submission, stored("error", same))
+    assert _needs_grading(submission, stored("graded", "an older version"))
