@@ -202,7 +202,8 @@ def plot_dashboard(snapshot: dict, max_alerts: int = 8):
     if snapshot.get("baseline") is not None:
         ax_loss.axhline(snapshot["baseline"], color="k", ls="--", lw=1, label="baseline")
     ax_loss.set(title="training loss", xlabel="update")
-    ax_loss.legend(loc="lower left")
+    if ax_loss.get_legend_handles_labels()[0]:
+        ax_loss.legend(loc="lower left")
     ax_text = fig.add_subplot(grid[0, 2])
     ax_text.axis("off")
     lines = list(snapshot.get("notes", []))
