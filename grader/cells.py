@@ -96,6 +96,10 @@ def python_source(source: str) -> str:
 def parse_cell(source: str) -> ast.Module | None:
     """The cell as a Python syntax tree, or None when it does not parse."""
     try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        pass
+    try:  # magics and shell escapes are not Python until IPython rewrites them
         return ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return None
