@@ -12,6 +12,7 @@ executes the notebook and interactive otherwise.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable
 
@@ -48,7 +49,7 @@ def build_explorer(callback: Callable[..., object], **controls):
     """
     import ipywidgets
 
-    return ipywidgets.interactive(_shown(callback), **controls)
+    return ipywidgets.interactive(_shown(callback), **_with_fixed_defaults(callback, controls))
 
 
 def explore(callback: Callable[..., object], **controls) -> None:
@@ -60,10 +61,21 @@ def explore(callback: Callable[..., object], **controls) -> None:
     if widgets_mode() == "static":
         # manual=True builds the controls without running the callback into a hidden output area.
         draw = _shown(callback)
-        panel = ipywidgets.interactive(draw, {"manual": True}, **controls)
+        panel = ipywidgets.interactive(draw, {"manual": True},
+                                       **_with_fixed_defaults(callback, controls))
         draw(**{w._kwarg: w.value for w in panel.kwargs_widgets})
         return
     display(build_explorer(callback, **controls))
+
+
+def _with_fixed_defaults(callback: Callable[..., object], controls: dict) -> dict:
+    """Parameters without a control keep their default value instead of getting a widget."""
+    import ipywidgets
+
+    fixed = {name: ipywidgets.fixed(parameter.default)
+             for name, parameter in inspect.signature(callback).parameters.items()
+             if name not in controls and parameter.default is not inspect.Parameter.empty}
+    return {**fixed, **controls}
 
 
 def _shown(callback: Callable[..., object]) -> Callable[..., object]:
@@ -85,12 +97,8 @@ def _value_and_derivative(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     return y.detach().numpy(), dy.numpy()
 
 
-def activation_explorer(activation: str = "tanh", x_max: float = 4.0, threshold: float = 0.1,
-                        student_derivative: Callable[[np.ndarray], np.ndarray] | None = None):
-    """Plot an activation and its derivative on [-x_max, x_max], shading where f' < threshold.
-
-    ``student_derivative``, when given, is drawn dashed over the reference derivative.
-    """
+def activation_explorer(activation: str = "tanh", x_max: float = 4.0, threshold: float = 0.1):
+    """Plot an activation and its derivative on [-x_max, x_max], shading where f' < threshold."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if not (np.isfinite(x_max) and x_max > 0):
@@ -105,9 +113,6 @@ def activation_explorer(activation: str = "tanh", x_max: float = 4.0, threshold:
     ax_f.plot(x, y, color="C0")
     ax_f.set(title=f"{activation}(x)", xlabel="x")
     ax_df.plot(x, dy, color="C1", label="reference (autograd)")
-    if student_derivative is not None:
-        ax_df.plot(x, np.asarray(student_derivative(x), dtype=float), "k--", lw=1.2,
-                   label="your derivative")
     ax_df.axhline(dy.max(), color="0.4", lw=0.8, ls=":")
     ax_df.set(title=f"{activation}'(x)   (largest value {dy.max():.3g})", xlabel="x",
               ylim=(-0.05, 1.1))

@@ -52,6 +52,7 @@ def lab(tmp_path_factory):
     """A JupyterLab server on loopback over a scratch copy of the course's notebooks."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(course.RELEASE_DIR / "01_tanh_derivatives", root / "01_tanh_derivatives")
+    shutil.copytree(course.SOLUTIONS_DIR / "08_gradient_dashboard", root / "08_gradient_dashboard")
     settings = root.parent / f"{root.name}-settings"
     for name, values in LAB_SETTINGS.items():
         plugin, file = name.split("/")[0:2], name.split("/")[2]
@@ -100,8 +101,12 @@ def browser():
         chromium.close()
 
 
+# JupyterLab keeps other tabs in the page, hidden: always look inside the visible notebook.
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
 def kernel_status(page: Page) -> str | None:
-    return page.get_attribute(".jp-Notebook-ExecutionIndicator", "data-status")
+    return page.get_attribute(f"{PANEL} .jp-Notebook-ExecutionIndicator", "data-status")
 
 
 def wait_until_idle(page: Page, timeout: float = 120) -> None:
@@ -114,15 +119,15 @@ def wait_until_idle(page: Page, timeout: float = 120) -> None:
 
 
 def open_notebook(page: Page, lab: dict, relative: str) -> None:
-    page.goto(f"{lab['base']}/lab/tree/{relative}?token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.goto(f"{lab['base']}/lab/tree/{relative}?reset&token={lab['token']}")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=60_000)
     wait_until_idle(page)
 
 
 def run_every_cell(page: Page, timeout: float = 180) -> int:
     """Run the cells one at a time, as a student pressing Shift+Enter would (Run All would stop
     at the first exercise stub); wait for each code cell's execution count."""
-    cells = page.locator(".jp-Notebook .jp-Cell")
+    cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
     count = cells.count()
     assert count > 0, "no notebook cells on the page"
     for index in range(count):
@@ -175,7 +180,7 @@ def test_notebook_01_runs_in_jupyterlab_and_its_explorer_responds(lab, browser, 
                  if c.cell_type == "code" and c.source.strip() and not c.execution_count]
     assert not never_ran, f"cells that never ran: {never_ran}"
 
-    explorer = page.locator(".widget-interact").first
+    explorer = page.locator(f"{PANEL} .widget-interact").first
     explorer.scroll_into_view_if_needed()
     slider = explorer.locator(".widget-slider").first
     assert slider.is_visible(), "the explorer's slider is not visible"
@@ -202,3 +207,35 @@ def _follows_a_stub(nb: nbformat.NotebookNode, index: int) -> bool:
                     for o in cell.outputs)
             and "NotImplementedError" in {o.get("ename") for c in nb.cells[:index]
                                           for o in c.get("outputs", [])})
+
+
+def test_the_dashboard_of_notebook_08_trains_live(lab, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    notebook = "08_gradient_dashboard/08_gradient_dashboard.ipynb"
+    open_notebook(page, lab, notebook)
+    run_every_cell(page)
+    saved = save_and_read(page, lab["root"] / notebook)
+    errors = [(i, o.ename) for i, c in enumerate(saved.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"the solved notebook 08 failed in JupyterLab: {errors}"
+
+    panel = page.locator(f"{PANEL} .widget-vbox").filter(
+        has=page.locator(".widget-toggle-button")).last
+    panel.scroll_into_view_if_needed()
+    toggle = panel.locator(".widget-toggle-button").first
+    assert toggle.is_visible() and "Train" in toggle.inner_text()
+    panel.locator("img").first.wait_for(timeout=30_000)
+    before = figure_in(panel)
+    page.screenshot(path=str(tmp_path / "08_dashboard_before.png"))
+    toggle.click()
+    deadline = time.monotonic() + 120
+    while figure_in(panel) in ("", before) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert figure_in(panel) not in ("", before), "pressing Train did not redraw the dashboard"
+    page.screenshot(path=str(tmp_path / "08_dashboard_training.png"))
+    toggle.click()  # pause: the button must answer while training runs
+    deadline = time.monotonic() + 60
+    while "Train" not in toggle.inner_text() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert "Train" in toggle.inner_text(), "the dashboard did not pause"
+    page.close()

@@ -76,3 +76,17 @@ def test_explore_draws_once_statically_without_a_frontend(monkeypatch):
     assert widgets.explore(callback, x_max=(1.0, 5.0, 0.5), activation=["tanh", "relu"],
                            scale=(1.0, 4.0, 0.5)) is None
     assert calls == [(3.0, "relu", 3.5)]  # range midpoint without a default, else the default
+
+
+def test_parameters_without_a_control_keep_their_defaults(monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "static")
+    calls = []
+
+    def callback(scale, ax=None, label="x"):
+        calls.append((scale, ax, label))
+        return plt.figure()
+
+    widgets.explore(callback, scale=(1.0, 3.0, 1.0))
+    panel = widgets.build_explorer(callback, scale=(1.0, 3.0, 1.0))
+    assert [type(c).__name__ for c in panel.children[:-1]] == ["FloatSlider"]
+    assert calls == [(2.0, None, "x"), (2.0, None, "x")]
