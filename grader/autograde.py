@@ -45,6 +45,8 @@ def find_submissions(course: Course, students: list[str] | None = None,
                      assignments: list[str] | None = None) -> list[Submission]:
     """Submissions under ``submitted/<student>/<assignment>/`` for released assignments."""
     released = course.released_assignments()
+    if not released:
+        raise ValueError("no assignment is released yet: run `python -m grader release` first")
     unknown = sorted(set(assignments or ()) - set(released))
     if unknown:
         raise ValueError(f"not released (run `release` first): {', '.join(unknown)}; "
@@ -73,9 +75,12 @@ def _needs_grading(submission: Submission, record: gradebook.Record | None) -> b
 
 def _context():
     """Fork where it is safe and cheap (Linux, no other thread): the worker starts with
-    nbgrader already imported. Otherwise a fork server that imports it once."""
+    nbgrader already imported. Otherwise a fork server that imports it once (or, on Windows,
+    a fresh interpreter per worker)."""
     if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["grader.worker"])
     return context

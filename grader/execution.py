@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -80,7 +81,7 @@ class GuardedExecute(Execute):
 
     def _shutdown_stuck_kernel(self) -> None:
         try:
-            self.km.shutdown_kernel(now=True)
+            run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # already gone: nothing left to stop
             self.log.debug("shutting down the unresponsive kernel failed", exc_info=True)
 

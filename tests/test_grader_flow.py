@@ -84,9 +84,9 @@ def tanh_derivative(x):
 """
 
 
-def run(*args: str) -> tuple[int, str]:
+def run(*args: str, stderr: io.StringIO | None = None) -> tuple[int, str]:
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(stderr or io.StringIO()):
         code = main([str(a) for a in args])
     return code, out.getvalue()
 
@@ -285,9 +285,12 @@ def test_a_failing_regrade_never_touches_other_grades(flow):
     course = flow["course"]
     others = ("alice", "bob", "ivan", "kim")
     before = {s: grades(course, s) for s in others}
+    progress = io.StringIO()
     code, text = run("autograde", "--root", flow["root"], "--force", "--student", "frank",
-                     "heidi", "--no-progress")
+                     "heidi", stderr=progress)
     assert code == 1 and "graded 2 submissions" in text, text
+    assert re.search(r"autograde: 100%.*2/2 \[[\d:]+<[\d:]+", progress.getvalue()), \
+        "a progress bar with the elapsed time and the ETA"
     assert {s: grades(course, s) for s in others} == before
     assert record(flow, "frank").status == "failed"
 

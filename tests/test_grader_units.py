@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import subprocess
 import sys
@@ -369,3 +370,38 @@ def test_only_new_changed_or_errored_submissions_are_graded_again(tmp_path):
     assert not _needs_grading(submission, stored("failed", same))
     assert _needs_grading(submission, stored("error", same))
     assert _needs_grading(submission, stored("graded", "an older version"))
+
+
+# ----------------------------------------------------------------------------- a stuck kernel
+
+
+def test_a_kernel_that_ignores_the_interrupt_is_shut_down_and_later_cells_score_zero():
+    """nbgrader would give up on the whole notebook; GuardedExecute keeps what ran."""
+    from grader.course import grading_env
+    from grader.inspection import execution_issues
+
+    nb = nbformat.v4.new_notebook(cells=[
+        new_code_cell("import time\nran = True"),
+        # A bare except in a loop swallows the KeyboardInterrupt of the timeout.
+        new_code_cell("while True:\n    try:\n        time.sleep(0.05)\n    except:\n"
+                      "        pass"),
+        new_code_cell("assert ran"),
+    ])
+    nb.cells[2].metadata["nbgrader"] = {"grade": True, "grade_id": "test_after", "points": 1,
+                                        "locked": True, "solution": False}
+    environment = dict(os.environ)
+    try:
+        os.environ.update(grading_env())
+        executor = GuardedExecute(timeout=2, kernel_name="python3")
+        executor.preprocess(nb, {"metadata": {"path": "."}})
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    assert nb.cells[0].execution_count is not None
+    assert {o.ename for o in nb.cells[1].outputs if o.output_type == "error"} >= {
+        "UnresponsiveKernelError"}
+    assert [o.ename for o in nb.cells[2].outputs] == ["NotExecuted"]
+    issues = execution_issues(nb)
+    stopped = [i for i in issues if i.kind == "kernel"]
+    assert len(stopped) == 1 and stopped[0].flag
+    assert "stopped responding" in stopped[0].message and "test_after" in stopped[0].message
