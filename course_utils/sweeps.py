@@ -1,0 +1,107 @@
+"""Results of experiments too long to run live, and their explorer (introduced in notebook 07).
+
+The copy-memory delay sweep is produced by ``python -m experiments.copy_sweep`` (run from the
+repository root) and committed as package data, ``course_utils/data/copy_sweep.json``; notebook 07
+reads it with :func:`load_results`. Its layout::
+
+    {"format": 1,
+     "runs": {"gru/T20/seed0": {"config": {"model": "gru", "delay": 20, "n_symbols": 5, ...},
+                                "baseline": ...,          # memoryless cross-entropy
+                                "curve_steps": [...], "curve": [...],   # windowed train loss
+                                "eval_loss": ..., "eval_ratio": ..., "recall": ..., ...},
+              ...}}
+
+:func:`copy_sweep_explorer` draws one delay of such a file: the learning curves against the
+baseline, and the recall accuracy of each model.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["MODEL_LABELS", "copy_sweep_explorer", "delays", "load_results", "runs_at"]
+
+MODEL_LABELS = {
+    "rnn": "vanilla RNN",
+    "gru": "GRU",
+    "lstm": "LSTM, default init",
+    "lstm_fb3": "LSTM, forget bias 3",
+}
+
+
+def load_results(name: str = "copy_sweep") -> dict:
+    """The committed results file ``course_utils/data/<name>.json`` (read as package data)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a plain file stem such as 'copy_sweep', got {name!r}")
+    path = resources.files("course_utils").joinpath("data", f"{name}.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file {name}.json in course_utils/data; produce it "
+                                f"with  python -m experiments.{name}  from the repository root")
+    return json.loads(path.read_text())
+
+
+def _runs(results: dict) -> dict:
+    if not isinstance(results, dict) or not isinstance(results.get("runs"), dict):
+        raise ValueError("results must be a dict with a 'runs' dict, as load_results returns")
+    return results["runs"]
+
+
+def delays(results: dict) -> list[int]:
+    """The delays present in ``results``, sorted."""
+    return sorted({int(run["config"]["delay"]) for run in _runs(results).values()})
+
+
+def runs_at(results: dict, delay: int, seed: int = 0) -> dict[str, dict]:
+    """``{model name: run}`` for one delay and seed, in :data:`MODEL_LABELS` order."""
+    chosen = {run["config"]["model"]: run for run in _runs(results).values()
+              if run["config"]["delay"] == delay and run["config"]["seed"] == seed}
+    if not chosen:
+        raise ValueError(f"no runs at delay {delay!r} (seed {seed}); delays present: "
+                         f"{delays(results)}")
+    order = list(MODEL_LABELS) + sorted(set(chosen) - set(MODEL_LABELS))
+    return {name: chosen[name] for name in order if name in chosen}
+
+
+def copy_sweep_explorer(results: dict, delay: int = 20, relative: bool = True,
+                        smooth: int = 1):
+    """Learning curves (left) and recall accuracy (right) of every model at one delay.
+
+    relative: plot the training loss divided by the memoryless baseline (1 = baseline).
+    smooth: average this many consecutive points of the stored curve.
+    Returns the Figure.
+    """
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 1:
+        raise ValueError(f"smooth must be a positive integer, got {smooth!r}")
+    chosen = runs_at(results, delay)
+    fig, (ax_loss, ax_recall) = plt.subplots(1, 2, figsize=(9.5, 3.6),
+                                             gridspec_kw={"width_ratios": [1.7, 1]})
+    baseline = None
+    for n, (name, run) in enumerate(chosen.items()):
+        curve = np.asarray(run["curve"], dtype=float)
+        steps = np.asarray(run["curve_steps"], dtype=float)
+        usable = len(curve) - len(curve) % smooth
+        curve = curve[:usable].reshape(-1, smooth).mean(axis=1)
+        steps = steps[:usable].reshape(-1, smooth)[:, 0]
+        baseline = run["baseline"]
+        ax_loss.plot(steps, curve / baseline if relative else curve, color=f"C{n}",
+                     label=MODEL_LABELS.get(name, name))
+        ax_recall.bar(n, run["recall"], color=f"C{n}")
+    config = next(iter(chosen.values()))["config"]
+    ax_loss.axhline(1.0 if relative else baseline, color="0.3", ls="--", lw=1.2,
+                    label="memoryless baseline")
+    ax_loss.set(xlabel="training step", ylim=(0, None),
+                ylabel="loss / baseline" if relative else "cross-entropy",
+                title=f"copy task, delay T = {delay}, {config['n_symbols']} symbols")
+    ax_loss.legend()
+    chance = 1.0 / config["n_categories"]
+    ax_recall.axhline(chance, color="0.3", ls="--", lw=1.2, label=f"chance {chance:.1%}")
+    ax_recall.set_xticks(range(len(chosen)))
+    ax_recall.set_xticklabels([MODEL_LABELS.get(m, m).replace(", ", "\n") for m in chosen],
+                              fontsize=8)
+    ax_recall.set(ylim=(0, 1), ylabel="recall accuracy", title="after training (fresh data)")
+    ax_recall.legend(loc="upper left")
+    return fig
