@@ -18,13 +18,16 @@ Everything the figure shows comes from :meth:`GradientDashboard.snapshot`, plain
 
 from __future__ import annotations
 
-import asyncio
+import io
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from .models import SequenceModel
 from .training import compute_loss, train_model
@@ -142,40 +145,43 @@ class GradientDashboard:
         return plot_dashboard(self.snapshot())
 
     def widget(self):
-        """Start/pause training live; the figure redraws after every ``steps per update``."""
+        """Start/pause training live; the figure redraws after every ``steps per update``.
+
+        Training runs in a background thread, so the kernel stays free to receive the Pause
+        click; each redraw replaces the PNG of an ``ipywidgets.Image``.
+        """
         import ipywidgets
-        from IPython.display import display
 
         run = ipywidgets.ToggleButton(description="Train", icon="play", value=False)
         steps = ipywidgets.IntSlider(value=20, min=5, max=200, step=5,
                                      description="steps per update")
         status = ipywidgets.HTML()
-        view = ipywidgets.Output()
+        image = ipywidgets.Image(format="png")
+        busy = threading.Lock()
 
         def redraw():
-            with view:
-                view.clear_output(wait=True)
-                fig = self.figure()
-                display(fig)
-                plt.close(fig)
+            buffer = io.BytesIO()
+            plot_dashboard(self.snapshot(), use_pyplot=False).savefig(buffer, format="png",
+                                                                       dpi=80)
+            image.value = buffer.getvalue()
             done = ", ".join(f"{t.name}: {t.steps_done} steps" for t in self.traces)
             status.value = f"<code>{done}</code>"
 
-        async def loop():
-            while run.value:
-                self.train(steps.value)
-                redraw()
-                await asyncio.sleep(0.05)  # lets the kernel read the next button click
+        def loop():
+            with busy:
+                while run.value:
+                    self.train(steps.value)
+                    redraw()
             run.description, run.icon = "Train", "play"
 
         def toggled(change):
-            if change["new"]:
+            if change["new"] and not busy.locked():
                 run.description, run.icon = "Pause", "pause"
-                asyncio.ensure_future(loop())
+                threading.Thread(target=loop, daemon=True).start()
 
         run.observe(toggled, names="value")
         redraw()
-        return ipywidgets.VBox([ipywidgets.HBox([run, steps, status]), view])
+        return ipywidgets.VBox([ipywidgets.HBox([run, steps, status]), image])
 
 
 def _relative_db(norms: np.ndarray) -> np.ndarray:
@@ -186,13 +192,18 @@ def _relative_db(norms: np.ndarray) -> np.ndarray:
         return np.log10(np.maximum(ratio, 1e-300))
 
 
-def plot_dashboard(snapshot: dict, max_alerts: int = 8):
+def plot_dashboard(snapshot: dict, max_alerts: int = 8, use_pyplot: bool = True):
     """Draw a :meth:`GradientDashboard.snapshot`: losses with the baseline and alerts on top,
-    then per model the gradient heatmap over training and the recurrent spectrum."""
+    then per model the gradient heatmap over training and the recurrent spectrum.
+
+    ``use_pyplot=False`` builds a bare ``Figure`` (safe outside the main thread, never shown by
+    the notebook's inline backend on its own)."""
     models = snapshot["models"]
     if not models:
         raise ValueError("the snapshot has no models")
-    fig = plt.figure(figsize=(11, 3.0 * (len(models) + 1)), layout="constrained")
+    size = (11, 3.0 * (len(models) + 1))
+    fig = (plt.figure(figsize=size, layout="constrained") if use_pyplot
+           else Figure(figsize=size, layout="constrained"))
     grid = fig.add_gridspec(len(models) + 1, 3, width_ratios=(1.6, 1.0, 0.9))
     ax_loss = fig.add_subplot(grid[0, :2])
     for model in models:
@@ -233,7 +244,7 @@ def _draw_spectrum(ax, model: dict) -> None:
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
     ax.plot(circle.real, circle.imag, color="0.5", lw=0.8)
     history = model["eigenvalues"]
-    colours = plt.cm.viridis(np.linspace(0, 1, max(len(history), 2)))
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 1, max(len(history), 2)))
     for values, colour in zip(history, colours, strict=False):
         ax.scatter(values.real, values.imag, s=6, color=colour)
     block = CANDIDATE_BLOCK.get(model["kind"], "h")

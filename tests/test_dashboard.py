@@ -1,5 +1,7 @@
 """course_utils.dashboard: the live gradient-flow dashboard of notebook 08."""
 
+import time
+
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -139,5 +141,18 @@ def test_widget_has_a_start_stop_control_and_draws():
     controls, view = panel.children
     toggle = controls.children[0]
     assert isinstance(toggle, ipywidgets.ToggleButton) and toggle.description == "Train"
-    assert isinstance(view, ipywidgets.Output)
+    assert isinstance(view, ipywidgets.Image) and view.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert "0 steps" in controls.children[2].value
+    first_frame = view.value
+    controls.children[1].value = 5
+    toggle.value = True  # trains in a background thread until paused
+    deadline = time.monotonic() + 60
+    while view.value == first_frame and time.monotonic() < deadline:
+        time.sleep(0.05)
+    toggle.value = False
+    deadline = time.monotonic() + 60
+    while toggle.description != "Train" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert view.value != first_frame and toggle.description == "Train"
+    assert board.traces[0].steps_done >= 5 and board.traces[0].steps_done % 5 == 0
+    assert plt.get_fignums() == []  # the thread never leaves pyplot figures behind
