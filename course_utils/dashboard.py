@@ -202,9 +202,11 @@ def plot_dashboard(snapshot: dict, max_alerts: int = 8, use_pyplot: bool = True)
     if not models:
         raise ValueError("the snapshot has no models")
     size = (11, 3.0 * (len(models) + 1))
-    fig = (plt.figure(figsize=size, layout="constrained") if use_pyplot
-           else Figure(figsize=size, layout="constrained"))
-    grid = fig.add_gridspec(len(models) + 1, 3, width_ratios=(1.6, 1.0, 0.9))
+    # A fixed grid, not constrained layout: the layout solver took half of every live redraw.
+    fig = plt.figure(figsize=size) if use_pyplot else Figure(figsize=size)
+    grid = fig.add_gridspec(len(models) + 1, 3, width_ratios=(1.6, 1.0, 0.9), left=0.07,
+                            right=0.98, bottom=0.6 / size[1], top=1 - 0.35 / size[1],
+                            hspace=0.55, wspace=0.3)
     ax_loss = fig.add_subplot(grid[0, :2])
     for model in models:
         if len(model["losses"]):
@@ -245,10 +247,12 @@ def _draw_spectrum(ax, model: dict) -> None:
     ax.plot(circle.real, circle.imag, color="0.5", lw=0.8)
     history = model["eigenvalues"]
     colours = matplotlib.colormaps["viridis"](np.linspace(0, 1, max(len(history), 2)))
-    for values, colour in zip(history, colours, strict=False):
-        ax.scatter(values.real, values.imag, s=6, color=colour)
+    if history:  # one scatter for the whole history: far cheaper to draw than one per probe
+        points = np.concatenate(history)
+        ax.scatter(points.real, points.imag, s=6,
+                   color=np.repeat(colours[:len(history)], [len(v) for v in history], axis=0))
     block = CANDIDATE_BLOCK.get(model["kind"], "h")
-    ax.set(title=f"eigenvalues of W_h{block} (early→late)", aspect="equal")
+    ax.set(title=f"eig(W_h{block}), early→late", aspect="equal")
 
 
 def plot_training_moment(snapshot: dict, probe: int = -1):
