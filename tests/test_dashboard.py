@@ -116,7 +116,7 @@ def test_plot_dashboard_draws_losses_alerts_heatmaps_and_spectra():
     fig = dashboard.plot_dashboard(synthetic_snapshot())
     titles = [ax.get_title() + ax.get_title(loc="left") for ax in fig.axes]
     assert "training loss" in titles and "monitor alerts" in titles
-    assert sum("log10" in t for t in titles) == 2 and sum("eigenvalues" in t for t in titles) == 2
+    assert sum("log10" in t for t in titles) == 2 and sum("eig(W_h" in t for t in titles) == 2
     heat = next(ax for ax in fig.axes if "rnn: log10" in ax.get_title())
     np.testing.assert_allclose(heat.images[0].get_array()[0], np.arange(-T, 1))
     text = next(ax for ax in fig.axes if ax.get_title(loc="left") == "monitor alerts").texts[0]
