@@ -3,16 +3,20 @@
 Every explorer is a plain plotting function that returns a matplotlib ``Figure`` -- tests call it
 with fixed arguments -- and :func:`explore` is the thin ipywidgets wrapper around it.
 
-Without a frontend (nbgrader or nbconvert executing the notebook) a slider cannot move, so
-:func:`explore` then draws the figure once, statically, at the controls' starting values. The mode
-comes from ``COURSE_WIDGETS`` (``interactive`` or ``static``); unset, it is static while nbgrader
-executes the notebook and interactive otherwise.
+Without a frontend a slider cannot move. In *static* mode :func:`explore` draws the figure once, at
+the controls' starting values. The mode comes from ``COURSE_WIDGETS`` (``interactive`` or
+``static``); unset, it is static while nbgrader executes the notebook and interactive otherwise.
+In interactive mode the widget's output also carries a PNG of its first drawing, so a notebook
+executed without a frontend (``jupyter nbconvert --execute``) still shows a figure wherever
+widgets cannot be rendered.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
+import io
 import os
 from collections.abc import Callable
 
@@ -65,7 +69,29 @@ def explore(callback: Callable[..., object], **controls) -> None:
                                        **_with_fixed_defaults(callback, controls))
         draw(**{w._kwarg: w.value for w in panel.kwargs_widgets})
         return
-    display(build_explorer(callback, **controls))
+    panel = build_explorer(callback, **controls)
+    display(_WithStaticFallback(panel, _png(callback, panel.kwargs)))
+
+
+class _WithStaticFallback:
+    """A widget whose display output also carries a PNG of its first drawing: JupyterLab renders
+    the live widget, while a reader without widgets (nbconvert, GitHub) shows the picture."""
+
+    def __init__(self, widget, png: bytes) -> None:
+        self.widget, self.png = widget, png
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        return bundle
+
+
+def _png(callback: Callable[..., object], kwargs: dict) -> bytes:
+    figure = callback(**kwargs)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def _with_fixed_defaults(callback: Callable[..., object], controls: dict) -> dict:

@@ -1,5 +1,8 @@
 """The explorer of notebook 01 and the ipywidgets wrapper."""
 
+import base64
+import os
+
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -90,3 +93,25 @@ def test_parameters_without_a_control_keep_their_defaults(monkeypatch):
     panel = widgets.build_explorer(callback, scale=(1.0, 3.0, 1.0))
     assert [type(c).__name__ for c in panel.children[:-1]] == ["FloatSlider"]
     assert calls == [(2.0, None, "x"), (2.0, None, "x")]
+
+
+def test_interactive_explorers_carry_a_static_picture(tmp_path):
+    """Executed without a frontend (as by nbconvert), the output still holds a PNG."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from course_utils import widgets\n"
+        "widgets.explore(widgets.activation_explorer, activation=['tanh', 'relu'],\n"
+        "                x_max=(1.0, 6.0, 0.5))")])
+    env_keys = ("COURSE_WIDGETS", "NBGRADER_EXECUTION")
+    saved = {k: os.environ.pop(k) for k in env_keys if k in os.environ}
+    try:
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        os.environ.update(saved)
+    bundles = [o.data for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    live = [b for b in bundles if "application/vnd.jupyter.widget-view+json" in b]
+    assert len(live) == 1 and "image/png" in live[0]
+    assert base64.b64decode(live[0]["image/png"])[:4] == b"\x89PNG"
