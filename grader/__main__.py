@@ -185,7 +185,7 @@ def _autograde(course: Course, args) -> int:
     if summary.graded:
         rows = {(r.student, r.assignment): r for r in collect_rows(course)}
         table = []
-        for result in summary.graded:
+        for result in sorted(summary.graded, key=lambda r: (r.assignment, r.student)):
             row = rows.get((result.student, result.assignment))
             score = (f"{row.score:g}/{row.max_score:g}" if row and row.score is not None
                      else "-")

@@ -246,14 +246,16 @@ def _write_grades(gb, result: Result) -> None:
         gb.db.flush()
     submission.timestamp = parse_utc(result.timestamp) if result.timestamp else None
     for name, graded in result.notebooks.items():
+        notebook = gb.find_submission_notebook(name, result.assignment, result.student)
+        grades = {grade.cell.name: grade for grade in notebook.grades}
+        comments = {comment.cell.name: comment for comment in notebook.comments}
         for cell, score in graded.scores.items():
-            grade = gb.find_grade(cell, name, result.assignment, result.student)
+            grade = grades[cell]
             grade.auto_score = score
             # nbgrader's rule: a manual grade already given, or no automatic score, needs a look.
             grade.needs_manual_grade = grade.manual_score is not None or score is None
         for cell, comment in graded.comments.items():
-            gb.find_comment(cell, name, result.assignment, result.student).auto_comment = comment
-        notebook = gb.find_submission_notebook(name, result.assignment, result.student)
+            comments[cell].auto_comment = comment
         notebook.late_submission_penalty = graded.late_penalty
         if result.status != "graded":
             notebook.flagged = True

@@ -73,6 +73,7 @@ def main(job: Job) -> None:
     """Entry point of a worker process: grade, write result.json, never raise."""
     started = time.monotonic()
     _quiet(job.log_path)
+    _disposable_sqlite()
     os.environ.update(grading_env())
     try:
         result = grade(job)
@@ -97,6 +98,17 @@ def _quiet(log_path: Path) -> None:
                         format="[%(levelname)s %(name)s] %(message)s")
 
 
+def _disposable_sqlite() -> None:
+    """The worker's gradebook is thrown away after grading: no fsync on its ~40 commits."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _no_sync(connection, _record):
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.execute("PRAGMA journal_mode = MEMORY")
+
+
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else text
@@ -108,7 +120,8 @@ def grade(job: Job) -> Result:
     checksum = submission_checksum(Path(job.submission))
     result = Result(job.student, job.assignment, FAILED, checksum=checksum)
 
-    with Gradebook(f"sqlite:///{job.template}") as gradebook:
+    course_id = job.config.CourseDirectory.course_id
+    with Gradebook(f"sqlite:///{job.template}", course_id) as gradebook:
         notebooks = [n.name for n in gradebook.find_assignment(job.assignment).notebooks]
         references = {}
         for name in notebooks:
@@ -129,6 +142,9 @@ def grade(job: Job) -> Result:
     out_dir = root / "grader" / "autograded" / job.student / job.assignment
     missing = [n for n in placed if not (out_dir / f"{n}.ipynb").exists()]
     if missing:
+        # The submission already passed as a readable notebook: this is the grader's failure,
+        # so the next run tries again.
+        result.status = ERROR
         result.reason = "nbgrader could not grade it: " + _nbgrader_error(log)
         result.issues = issues
         return result
@@ -136,7 +152,7 @@ def grade(job: Job) -> Result:
     for name in placed:
         executed = nbformat.read(str(out_dir / f"{name}.ipynb"), as_version=4)
         issues += inspection.execution_issues(executed, job.timeout or _timeout(job))
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
         result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
         for notebook in submission.notebooks:
