@@ -34,7 +34,7 @@ lab: install
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
 test-quick: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not browser"
