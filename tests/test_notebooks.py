@@ -62,7 +62,6 @@ def graded(tmp_path_factory):
                 assignment, tmp_path_factory.mktemp(f"course-{assignment}"),
                 submissions={"solution": harness.read(harness.source_path(assignment))},
                 release_submissions={"release": None,
-                                     "release_filled": {},
                                      "alternatives": first_answers(assignment, "correct"),
                                      "wrong": first_answers(assignment, "wrong")},
             )
@@ -157,10 +156,10 @@ def autograded_cells(grades: dict[str, tuple]) -> dict[str, tuple]:
 
 
 @pytest.mark.parametrize("assignment", assignment_params())
-@pytest.mark.parametrize("student", ["solution", "release_filled", "alternatives"])
+@pytest.mark.parametrize("student", ["solution", "alternatives"])
 def test_autograde_gives_correct_work_full_marks(assignment, student, graded):
-    """The source notebook itself, the release filled in with the solution, and the release
-    filled in with other correct answers (one that prints a warning first, where there is one)."""
+    """The source notebook itself, and the release filled in as a student would, with correct
+    answers other than the solution's (one that prints a warning first, where there is one)."""
     grades = autograded_cells(graded(assignment).grades[student])
     assert grades, "no autograded cells"
     short = {name: g for name, g in grades.items() if g[0] != g[1]}
