@@ -28,6 +28,7 @@ __all__ = [
     "check_close",
     "check_not_mutated",
     "check_raises",
+    "check_tensor",
     "check_true",
     "call_without_warnings",
     "fail",
