@@ -82,7 +82,7 @@ def _context():
     if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.worker"])
+    context.set_forkserver_preload(["grader.preload"])
     return context
 
 
@@ -151,6 +151,8 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked
     context = _context()
+    if context.get_start_method() == "fork":
+        worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))
     running: dict = {}  # sentinel -> (process, job, start time)
     bar = tqdm(total=len(pending), desc="autograde", unit="submission", disable=not progress,

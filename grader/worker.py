@@ -39,7 +39,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from . import inspection
+from . import cells, inspection
 from .course import grading_env
 from .execution import GuardedExecute
 from .gradebook import NotebookGrades, Result
@@ -96,6 +96,24 @@ def _quiet(log_path: Path) -> None:
     os.close(handle)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                         format="[%(levelname)s %(name)s] %(message)s")
+
+
+def prewarm() -> None:
+    """Import and compile, once in the parent, what every forked worker would otherwise redo:
+    the notebook and nbgrader metadata validators, the kernel machinery, IPython's rewriter."""
+    import IPython.core.inputtransformer2  # noqa: F401
+    import jupyter_client.provisioning  # noqa: F401
+    import zmq.asyncio  # noqa: F401
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    cell = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {
+        "grade": True, "grade_id": "warm", "locked": True, "points": 1, "solution": False,
+        "schema_version": 3, "task": False, "cell_type": "code"}})
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nbformat.validate(nb)
+    nbformat.reads(nbformat.writes(nb), as_version=4)
+    MetadataValidator().validate_nb(nb)
+    cells.parse_cell("%time x = 1")
 
 
 def _disposable_sqlite() -> None:
