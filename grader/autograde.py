@@ -113,10 +113,13 @@ def autograde(course: Course, students: list[str] | None = None,
     limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
     scratch = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
     try:
-        templates = {}
+        templates, references = {}, {}
         for assignment in sorted({s.assignment for s in todo}):
             templates[assignment] = gradebook.make_template(
                 course, scratch / f"template-{assignment}.db")
+            references[assignment] = worker.references_for(
+                str(templates[assignment]), assignment, str(course.release / assignment),
+                config.CourseDirectory.course_id)
         pending = []
         for index, submission in enumerate(todo):
             if not valid_student_id(submission.student):
@@ -127,7 +130,8 @@ def autograde(course: Course, students: list[str] | None = None,
             pending.append(worker.Job(
                 submission.student, submission.assignment, str(submission.directory),
                 str(course.release / submission.assignment),
-                str(templates[submission.assignment]), str(workdir), config, timeout))
+                str(templates[submission.assignment]), str(workdir), config, timeout,
+                references[submission.assignment]))
         _run(course, pending, jobs, limit, summary, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -157,40 +161,50 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
     running: dict = {}  # sentinel -> (process, job, start time)
     bar = tqdm(total=len(pending), desc="autograde", unit="submission", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
+
+    def start_next() -> None:
+        while queue and len(running) < max(1, jobs):
+            job = queue.pop()
+            process = context.Process(target=worker.main, args=(job,), daemon=True)
+            process.start()
+            running[process.sentinel] = (process, job, time.monotonic())
+
     try:
-        while queue or running:
-            while queue and len(running) < max(1, jobs):
-                job = queue.pop()
-                process = context.Process(target=worker.main, args=(job,), daemon=True)
-                process.start()
-                running[process.sentinel] = (process, job, time.monotonic())
-            ready = wait(list(running), timeout=0.5)
-            now = time.monotonic()
-            for sentinel in list(running):
-                process, job, began = running[sentinel]
-                if sentinel not in ready and now - began <= limit:
-                    continue
-                del running[sentinel]
-                if sentinel not in ready:
-                    _kill(process)
-                    result = Result(job.student, job.assignment, FAILED,
-                                    reason=f"grading did not finish within {limit:g} s",
-                                    checksum=submission_checksum(Path(job.submission)))
-                else:
-                    process.join()
-                    result = _collect(process, job)
-                _keep_log(course, job)
-                gradebook.store(course, result)
-                shutil.rmtree(job.workdir, ignore_errors=True)
-                summary.graded.append(result)
-                bar.set_postfix_str(f"{job.student}: {result.status}", refresh=False)
-                bar.update(1)
+        with gradebook.Writer(course) as writer:
+            start_next()
+            while running:
+                ready = wait(list(running), timeout=0.5)
+                now = time.monotonic()
+                finished = []
+                for sentinel in list(running):
+                    process, job, began = running[sentinel]
+                    if sentinel in ready or now - began > limit:
+                        finished.append((sentinel in ready, *running.pop(sentinel)))
+                start_next()  # the freed cores work while the results are merged
+                for done, process, job, _ in finished:
+                    result = _outcome(done, process, job, limit)
+                    _keep_log(course, job)
+                    writer.store(result)
+                    shutil.rmtree(job.workdir, ignore_errors=True)
+                    summary.graded.append(result)
+                    bar.set_postfix_str(f"{job.student}: {result.status}", refresh=False)
+                    bar.update(1)
     except BaseException:
         for process, _, _ in running.values():
             _kill(process)
         raise
     finally:
         bar.close()
+
+
+def _outcome(done: bool, process, job, limit: float) -> Result:
+    if done:
+        process.join()
+        return _collect(process, job)
+    _kill(process)
+    return Result(job.student, job.assignment, FAILED,
+                  reason=f"grading did not finish within {limit:g} s",
+                  checksum=submission_checksum(Path(job.submission)))
 
 
 def _kill(process) -> None:

@@ -176,13 +176,34 @@ def records(course: Course) -> dict[tuple[str, str], Record]:
 
 
 def store(course: Course, result: Result) -> None:
-    """Merge one worker result into the course: the autograded notebooks (when there are
-    grades), then, in one transaction, the grades and the verdict."""
-    with locked(course):
-        if result.status in HAS_GRADES and result.autograded:
-            _replace_directory(Path(result.autograded),
-                               course.autograded_dir(result.student, result.assignment))
-        with _gradebook(course) as gb:
+    """Merge one worker result into the course (see :class:`Writer`)."""
+    with Writer(course) as writer:
+        writer.store(result)
+
+
+class Writer:
+    """Merges results into the course gradebook through one connection, each under the lock:
+    the autograded notebooks (when there are grades), then, in one transaction, the grades and
+    the verdict."""
+
+    def __init__(self, course: Course):
+        self.course = course
+        self.gb = None
+
+    def __enter__(self) -> Writer:
+        self.gb = _gradebook(self.course)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gb.close()
+        self.gb.engine.dispose()
+
+    def store(self, result: Result) -> None:
+        course, gb = self.course, self.gb
+        with locked(course):
+            if result.status in HAS_GRADES and result.autograded:
+                _replace_directory(Path(result.autograded),
+                                   course.autograded_dir(result.student, result.assignment))
             try:
                 if result.status in HAS_GRADES:
                     _write_grades(gb, result)
@@ -191,6 +212,8 @@ def store(course: Course, result: Result) -> None:
             except BaseException:
                 gb.db.rollback()
                 raise
+            finally:
+                gb.db.remove()  # nothing cached between submissions
 
 
 def _replace_directory(source: Path, destination: Path) -> None:

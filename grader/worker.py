@@ -59,6 +59,7 @@ class Job:
     workdir: str
     config: object  # nbgrader Config of the course
     timeout: int | None = None  # per cell, seconds
+    references: dict | None = None  # notebook -> inspection.Reference (see references())
 
     @property
     def result_path(self) -> Path:
@@ -139,14 +140,8 @@ def grade(job: Job) -> Result:
     result = Result(job.student, job.assignment, FAILED, checksum=checksum)
 
     course_id = job.config.CourseDirectory.course_id
-    with Gradebook(f"sqlite:///{job.template}", course_id) as gradebook:
-        notebooks = [n.name for n in gradebook.find_assignment(job.assignment).notebooks]
-        references = {}
-        for name in notebooks:
-            release = nbformat.read(str(Path(job.release) / f"{name}.ipynb"), as_version=4)
-            references[name] = inspection.reference_from_gradebook(
-                gradebook, job.assignment, name, release)
-
+    references = job.references or references_for(job.template, job.assignment, job.release,
+                                                   course_id)
     target = root / "grader" / "submitted" / job.student / job.assignment
     placed, issues, reason = _place_submission(Path(job.submission), target, references)
     if reason:
@@ -168,7 +163,8 @@ def grade(job: Job) -> Result:
         return result
 
     for name in placed:
-        executed = nbformat.read(str(out_dir / f"{name}.ipynb"), as_version=4)
+        # Written by nbgrader a moment ago: no need to validate it again.
+        executed = nbformat.from_dict(json.loads((out_dir / f"{name}.ipynb").read_text()))
         issues += inspection.execution_issues(executed, job.timeout or _timeout(job))
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
@@ -182,6 +178,16 @@ def grade(job: Job) -> Result:
     result.status = status_of(issues)
     result.autograded = str(out_dir)
     return result
+
+
+def references_for(template: str, assignment: str, release: str, course_id: str) -> dict:
+    """What each notebook of ``assignment`` is compared with (see inspection.Reference)."""
+    with Gradebook(f"sqlite:///{template}", course_id) as gradebook:
+        notebooks = [n.name for n in gradebook.find_assignment(assignment).notebooks]
+        return {name: inspection.reference_from_gradebook(
+                    gradebook, assignment, name,
+                    nbformat.read(str(Path(release) / f"{name}.ipynb"), as_version=4))
+                for name in notebooks}
 
 
 def _timeout(job: Job):
