@@ -218,10 +218,7 @@ def spectrum_explorer(scale: float = 1.0, family: str = "gaussian", size: int = 
     eigenvalues = np.linalg.eigvals(matrix)
     radius = float(np.max(np.abs(eigenvalues)))
     top_singular = float(np.linalg.norm(matrix, ord=2))
-    power, power_norms = np.eye(len(matrix)), [1.0]
-    for _ in range(int(steps)):
-        power = matrix @ power
-        power_norms.append(float(np.linalg.norm(power, ord=2)))
+    power_norms = _norms_of_powers(matrix, int(steps))
     fig, (ax_eig, ax_pow) = plt.subplots(1, 2, figsize=(9.0, 3.8))
     plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
     ax_eig.set_title(f"{family}, scale {scale:g}: rho = {radius:.3g}, sigma_max = "
@@ -298,10 +295,7 @@ def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: f
     act = ACTIVATIONS[activation]
     norms = state_jacobian_norms(lambda h, x: act(h @ W.T + x), torch.zeros(int(n),
                                  dtype=torch.float64), drive)
-    power, linear = np.eye(int(n)), [1.0]
-    for _ in range(int(T)):
-        power = weight @ power
-        linear.append(float(np.linalg.norm(power, ord=2)))
+    linear = _norms_of_powers(weight, int(T))
     eigenvalues = np.linalg.eigvals(weight)
     fig, (ax_eig, ax_flow) = plt.subplots(1, 2, figsize=(10.0, 4.0))
     plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
@@ -316,3 +310,12 @@ def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: f
                 title=f"gradient flow at initialisation (input drive {input_scale:g})")
     ax_flow.legend(loc="best")
     return fig
+
+
+def _norms_of_powers(matrix: np.ndarray, steps: int) -> list[float]:
+    """``[||W^0||_2, ||W^1||_2, ..., ||W^steps||_2]``."""
+    power, norms = np.eye(len(matrix)), [1.0]
+    for _ in range(steps):
+        power = matrix @ power
+        norms.append(float(np.linalg.norm(power, ord=2)))
+    return norms
