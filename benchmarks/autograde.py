@@ -1,6 +1,6 @@
 """Autograde throughput: plain sequential nbgrader vs ``grader autograde --jobs 2``.
 
-    .venv/bin/python -m benchmarks.autograde [--submissions 24] [--jobs 2]
+    .venv/bin/python -m benchmarks.autograde [--submissions 24] [--jobs 2] [--rounds 1]
 
 Generates SUBMISSIONS notebooks of 01_tanh_derivatives (each exercise answered correctly or with
 one of the classic wrong answers of tests/answers, at random), then grades the same set three
@@ -8,19 +8,21 @@ ways, one after the other, in fresh temporary copies of the course:
 
 1. ``nbgrader autograde`` (one process, one submission after the other), as nbgrader ships;
 2. ``python -m grader autograde --jobs JOBS`` (one worker process per submission);
-3. bare execution of the very notebooks nbgrader executed (hidden tests restored) with nbclient,
-   JOBS notebooks at a time (a process of its own that forks JOBS executors): the cost of
-   running the code and nothing else.
+3. bare execution of the same notebooks with their hidden tests restored (what nbgrader
+   executes) with nbclient, JOBS notebooks at a time (a process of its own that forks JOBS
+   executors): the cost of running the code and nothing else.
 
 It prints the wall times, the speed-up of (2) over (1) (target: >= 1.7x on 2 cores) and the
 per-submission overhead of (2) over (3) at the same parallelism (target: <= 20%), and checks
 that (1) and (2) gave every cell the same score. On a machine shared with other work the
-timings are pessimistic; the load average is printed next to each phase.
+timings drift with its load (printed before each step): ``--rounds 3`` grades the submissions
+in three batches, each with the three methods in rotating order, so that drift hits all three.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import multiprocessing
 import os
 import shutil
@@ -107,67 +109,98 @@ def load() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
+def restored(nb: nbformat.NotebookNode, sources: dict[str, str]) -> nbformat.NotebookNode:
+    """What nbgrader executes: locked cells back to their registered source (hidden tests in)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if name in sources:
+            cell.source = sources[name]
+    return nb
+
+
+def locked_sources(target: Course) -> dict[str, str]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(target.db_url) as gb:
+        notebook = gb.find_notebook(ASSIGNMENT, ASSIGNMENT)
+        return {c.name: c.source for c in notebook.source_cells if c.locked}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=24)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)  # phase 3, in a subprocess
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="split the submissions into ROUNDS batches and grade each batch "
+                             "with the three methods in rotating order, so that a change in "
+                             "the machine's load hits all three alike (default: 1)")
+    parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)  # method 3, in a process
     args = parser.parse_args(argv)
     if args.bare:
         bare(args.bare, args.jobs)
         return 0
-    n, jobs = args.submissions, args.jobs
+    n, jobs, rounds = args.submissions, args.jobs, max(1, args.rounds)
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
     try:
-        print(f"{os.cpu_count()} CPUs; {n} submissions of {ASSIGNMENT}; {load()}")
+        print(f"{os.cpu_count()} CPUs; {n} submissions of {ASSIGNMENT}; {rounds} round(s); "
+              f"{load()}")
         plain = make_course(scratch / "plain")
         release = harness.read(plain.release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         submissions = generate(n, release)
         ours = Course(scratch / "ours")
         shutil.copytree(plain.root, ours.root)
-        submit(plain, submissions)
-        submit(ours, submissions)
+        sources = locked_sources(plain)
+        students = sorted(submissions)
+        batches = [students[r * n // rounds:(r + 1) * n // rounds] for r in range(rounds)]
 
-        print(f"1. nbgrader autograde, sequential ... ({load()})", flush=True)
-        started = time.perf_counter()
-        course.nbgrader("autograde", ASSIGNMENT, root=plain.root, check=False)
-        sequential = time.perf_counter() - started
+        def run_nbgrader(batch):
+            submit(plain, {s: submissions[s] for s in batch})
+            course.nbgrader("autograde", ASSIGNMENT, root=plain.root, check=False)
 
-        print(f"2. grader autograde --jobs {jobs} ... ({load()})", flush=True)
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "grader", "autograde", "--root", str(ours.root),
-                        "--jobs", str(jobs), "--no-progress"], check=False,
-                       cwd=course.REPO_ROOT, stdout=subprocess.DEVNULL)
-        parallel = time.perf_counter() - started
+        def run_grader(batch):
+            submit(ours, {s: submissions[s] for s in batch})
+            subprocess.run([sys.executable, "-m", "grader", "autograde", "--root",
+                            str(ours.root), "--jobs", str(jobs), "--no-progress"],
+                           check=False, cwd=course.REPO_ROOT, stdout=subprocess.DEVNULL)
 
-        print(f"3. bare nbclient, {jobs} at a time ... ({load()})", flush=True)
-        executed = sorted(plain.autograded.glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"))
-        bare_dir = scratch / "bare"
-        for path in executed:
-            target = bare_dir / path.parent.parent.name / path.name
-            target.parent.mkdir(parents=True)
-            shutil.copyfile(path, target)
-        # In a process of its own, like the two graders: interpreter start and imports included.
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "benchmarks.autograde", "--bare", str(bare_dir),
-                        "--jobs", str(jobs)], check=True, cwd=course.REPO_ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        baseline = time.perf_counter() - started
+        def run_bare(batch):
+            folder = scratch / "bare" / f"{batch[0]}"
+            for student in batch:
+                target = folder / student / f"{ASSIGNMENT}.ipynb"
+                target.parent.mkdir(parents=True)
+                nbformat.write(restored(submissions[student], sources), str(target))
+            # A process of its own, like the graders: interpreter start and imports included.
+            subprocess.run([sys.executable, "-m", "benchmarks.autograde", "--bare", str(folder),
+                            "--jobs", str(jobs)], check=True, cwd=course.REPO_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+        methods = [("nbgrader autograde (sequential)", run_nbgrader),
+                   (f"grader autograde --jobs {jobs}", run_grader),
+                   (f"bare nbclient ({jobs} at a time)", run_bare)]
+        wall = {label: 0.0 for label, _ in methods}
+        for index, batch in enumerate(batches):
+            for label, method in methods[index % 3:] + methods[:index % 3]:
+                print(f"round {index + 1}: {label}, {len(batch)} submissions ... ({load()})",
+                      flush=True)
+                started = time.perf_counter()
+                method(batch)
+                wall[label] += time.perf_counter() - started
+
+        graded = len(list(plain.autograded.glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")))
         same = scores(plain) == scores(ours)
+        sequential, parallel, baseline = wall.values()
         print()
         print(f"{'':40}{'wall s':>9}{'s / submission':>16}")
-        for label, seconds in (("nbgrader autograde (sequential)", sequential),
-                               (f"grader autograde --jobs {jobs}", parallel),
-                               (f"bare nbclient ({jobs} at a time)", baseline)):
+        for label, seconds in wall.items():
             print(f"{label:40}{seconds:>9.1f}{seconds / n:>16.2f}")
         print()
         print(f"speed-up over sequential nbgrader: {sequential / parallel:.2f}x  (target >= 1.7x)")
         overhead = (parallel - baseline) / baseline
         print(f"overhead over bare execution:      {100 * overhead:+.0f}%  "
               f"({(parallel - baseline) / n:+.2f} s per submission; target <= 20%)")
-        print(f"graded {len(executed)} of {n} with nbgrader; identical scores per cell: "
+        print(f"graded {graded} of {n} with nbgrader; identical scores per cell: "
               f"{'yes' if same else 'NO'}")
         print(f"({load()} at the end)")
         return 0 if same else 1
