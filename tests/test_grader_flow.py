@@ -154,12 +154,15 @@ def stored_statuses(db: Path) -> dict[str, str]:
         return {}
 
 
-def crash_after_first_grade(root: Path) -> tuple[dict[str, str], float]:
+def crash_after_first_grade(root: Path, scratch: Path) -> dict[str, str]:
     """Start `autograde` for alice and bob, SIGKILL it as soon as one grade is stored."""
     command = [sys.executable, "-m", "grader", "autograde", "--root", str(root), "--jobs", "1",
                "--no-progress", "--student", "alice", "bob"]
+    # The killed run cannot clean its temporary directory: keep it inside the test's.
+    environment = {**os.environ, "TMPDIR": str(scratch)}
     process = subprocess.Popen(command, cwd=harness.ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                               stderr=subprocess.DEVNULL, start_new_session=True,
+                               env=environment)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and process.poll() is None:
@@ -170,7 +173,7 @@ def crash_after_first_grade(root: Path) -> tuple[dict[str, str], float]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    return stored_statuses(root / "grader" / "gradebook.db"), time.monotonic()
+    return stored_statuses(root / "grader" / "gradebook.db")
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +196,7 @@ def flow(tmp_path_factory):
     # Placed by hand under another name: autograde itself must cope.
     write(notebooks["nina"], root / "grader" / "submitted" / "nina" / A / "final version.ipynb")
 
-    crashed, _ = crash_after_first_grade(root)
+    crashed = crash_after_first_grade(root, tmp_path_factory.mktemp("crash"))
     outputs["autograde"] = run("autograde", "--root", root, "--jobs", "2", "--timeout",
                                CELL_TIMEOUT, "--no-progress")
     outputs["report"] = run("report", "--root", root)
