@@ -136,6 +136,7 @@ def plot_distributions(rows: list[Row], directory: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     written = []
     for assignment in sorted({r.assignment for r in rows}):
@@ -150,7 +151,8 @@ def plot_distributions(rows: list[Row], directory: Path) -> list[Path]:
         for ax, name in zip(axes.flat, names, strict=False):
             maximum = graded[0].exercises[name][1]
             points = [r.exercises[name][0] for r in graded if r.exercises[name][0] is not None]
-            values = sorted(set(points) | {0.0, maximum})
+            steps = {float(v) for v in range(int(maximum) + 1)} if maximum <= 10 else set()
+            values = sorted(set(points) | {0.0, maximum} | steps)
             ax.bar([f"{v:g}" for v in values], [points.count(v) for v in values],
                    color="tab:blue")
             pending = len(graded) - len(points)
@@ -158,6 +160,7 @@ def plot_distributions(rows: list[Row], directory: Path) -> list[Path]:
                          fontsize=9)
             ax.set_xlabel(f"points (of {maximum:g})", fontsize=8)
             ax.set_ylabel("students", fontsize=8)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in list(axes.flat)[len(names):]:
             ax.set_visible(False)
         fig.suptitle(f"{assignment}: points per exercise ({len(graded)} graded submissions)")
@@ -197,8 +200,10 @@ def summary_table(rows: list[Row]) -> str:
                     lines.append(f"  {name:<{width}}  {'-':>6}  {top:>4g}  to grade by hand")
                     continue
                 full = sum(1 for p in points if p == top)
+                pending = len(graded) - len(points)
                 lines.append(f"  {name:<{width}}  {statistics.mean(points):>6.2f}  {top:>4g}"
-                             f"  {full}/{len(points)}")
+                             f"  {full}/{len(points)}"
+                             + (f"  ({pending} to grade by hand)" if pending else ""))
         attention = [r for r in mine if r.status not in ("graded", NOT_SUBMITTED)]
         for row in attention:
             lines.append(f"  {row.status.upper():8} {row.student}: "
