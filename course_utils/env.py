@@ -83,13 +83,21 @@ class NotebookSetup:
 def setup_notebook(seed: int = 0, threads: int | None = 2) -> NotebookSetup:
     """Seed everything, pin the thread count, apply the plotting style.
 
-    ``threads=None`` leaves torch's thread count alone. The course runs on CPU; ``device`` is
-    always ``"cpu"`` so that results are identical on every machine.
+    ``COURSE_THREADS``, when set, overrides ``threads`` (one thread per kernel suits several
+    kernels grading at once); ``threads=None`` leaves torch's thread count alone. The course runs
+    on CPU; ``device`` is always ``"cpu"`` so that results are identical on every machine.
     """
     import torch
 
     from . import plotting
 
+    override = os.environ.get("COURSE_THREADS")
+    if override is not None:
+        try:
+            threads = int(override)
+        except ValueError:
+            raise ValueError(f"COURSE_THREADS must be a positive integer, got {override!r}") \
+                from None
     rng = seed_everything(seed)
     if threads is not None:
         if threads < 1:

@@ -84,3 +84,18 @@ def test_importing_env_sets_a_passive_openmp_wait_policy():
                           "print(os.environ['OMP_WAIT_POLICY'])"],
                          env=clean, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "PASSIVE"
+
+
+def test_course_threads_overrides_the_thread_count(clean_env):
+    previous = torch.get_num_threads()
+    try:
+        clean_env.setenv("COURSE_THREADS", "1")
+        assert env.setup_notebook(threads=2).threads == 1
+        clean_env.setenv("COURSE_THREADS", "two")
+        with pytest.raises(ValueError, match="COURSE_THREADS"):
+            env.setup_notebook()
+        clean_env.setenv("COURSE_THREADS", "0")
+        with pytest.raises(ValueError, match="threads"):
+            env.setup_notebook()
+    finally:
+        torch.set_num_threads(previous)
