@@ -148,12 +148,19 @@ def run_every_cell(page: Page, timeout: float = 180) -> int:
 
 
 def save_and_read(page: Page, path: Path) -> nbformat.NotebookNode:
+    """Save with Ctrl+S and read the file back once the server has finished writing it."""
     before = path.stat().st_mtime_ns
     page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 30
-    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while True:
+        if path.stat().st_mtime_ns != before:
+            try:
+                return nbformat.read(str(path), as_version=4)
+            except (nbformat.reader.NotJSONError, json.JSONDecodeError):
+                pass  # caught mid-write: the server truncates, then writes
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} was not saved within 60 s")
         page.wait_for_timeout(200)
-    return nbformat.read(str(path), as_version=4)
 
 
 def figure_in(locator) -> str:
