@@ -31,6 +31,7 @@ if not CHROMIUM.exists():
     pytest.skip("chromium is not installed (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 # Render every cell (JupyterLab 4 otherwise only renders the cells in view) and stay offline.
@@ -132,8 +133,15 @@ def run_every_cell(page: Page, timeout: float = 180) -> int:
     assert count > 0, "no notebook cells on the page"
     for index in range(count):
         cell = cells.nth(index)
-        cell.scroll_into_view_if_needed()
-        cell.locator(".jp-InputPrompt").first.click()
+        for attempt in range(5):  # JupyterLab may re-render a cell node while outputs arrive
+            try:
+                cell.scroll_into_view_if_needed(timeout=15_000)
+                cell.locator(".jp-InputPrompt").first.click(timeout=15_000)
+                break
+            except PlaywrightError:
+                if attempt == 4:
+                    raise
+                page.wait_for_timeout(500)
         page.keyboard.press("Escape")
         page.keyboard.press("Shift+Enter")
         if "jp-CodeCell" in (cell.get_attribute("class") or ""):
