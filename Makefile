@@ -7,12 +7,13 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-browser release lint install clean-student-data help
+.PHONY: lab test test-quick test-browser release lint install clean-student-data help
 
 help:
 	@echo "make lab      create .venv if needed, install, open JupyterLab on the course"
 	@echo "make test     create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
-	@echo "make test-browser  the real-browser test (needs Debian's chromium)"
+	@echo "make test-quick    the same without the real-browser test"
+	@echo "make test-browser  only the real-browser test (needs Debian's chromium)"
 	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make lint     ruff over the packages, tests and notebooks"
 
@@ -34,6 +35,9 @@ lab: install
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
+
+test-quick: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
 test-browser: install

@@ -147,7 +147,7 @@ def plot_distributions(rows: list[Row], directory: Path) -> list[Path]:
         columns = min(4, len(names))
         n_rows = -(-len(names) // columns)
         fig, axes = plt.subplots(n_rows, columns, figsize=(3.2 * columns, 2.6 * n_rows),
-                                 squeeze=False)
+                                 squeeze=False, layout="constrained")
         for ax, name in zip(axes.flat, names, strict=False):
             maximum = graded[0].exercises[name][1]
             points = [r.exercises[name][0] for r in graded if r.exercises[name][0] is not None]
@@ -164,7 +164,6 @@ def plot_distributions(rows: list[Row], directory: Path) -> list[Path]:
         for ax in list(axes.flat)[len(names):]:
             ax.set_visible(False)
         fig.suptitle(f"{assignment}: points per exercise ({len(graded)} graded submissions)")
-        fig.tight_layout()
         path = directory / f"{assignment}_scores.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
