@@ -208,22 +208,16 @@ def spectrum_explorer(scale: float = 1.0, family: str = "gaussian", size: int = 
     ``||(scale M)^k||_2`` for ``k = 0..steps`` on a log axis, with the line ``rho^k`` that the
     eigenvalues alone would predict.
     """
-    from .spectra import example_matrix, plot_eigenvalues
+    from .spectra import example_matrix
 
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     matrix = scale * example_matrix(family, size, seed)
-    eigenvalues = np.linalg.eigvals(matrix)
-    radius = float(np.max(np.abs(eigenvalues)))
-    top_singular = float(np.linalg.norm(matrix, ord=2))
     power_norms = _norms_of_powers(matrix, int(steps))
     fig, (ax_eig, ax_pow) = plt.subplots(1, 2, figsize=(9.0, 3.8))
-    plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
-    ax_eig.set_title(f"{family}, scale {scale:g}: rho = {radius:.3g}, sigma_max = "
-                     f"{top_singular:.3g}")
-    ax_eig.legend(loc="upper right")
+    radius = _spectrum_panel(ax_eig, matrix, f"{family}, scale {scale:g}")
     k = np.arange(int(steps) + 1)
     ax_pow.semilogy(k, np.maximum(power_norms, 1e-300), marker=".", label="||W^k||_2")
     ax_pow.semilogy(k, np.maximum(radius**k, 1e-300), "k--", lw=1.0, label="rho^k")
@@ -280,8 +274,6 @@ def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: f
     ``input_scale`` per unit, against the linear prediction ``||W^t||_2``.
     """
     from .init_schemes import recurrent_weight, state_jacobian_norms
-    from .spectra import plot_eigenvalues
-
     if activation not in ("tanh", "relu"):
         raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")
     if not (np.isfinite(input_scale) and input_scale >= 0):
@@ -296,12 +288,8 @@ def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: f
     norms = state_jacobian_norms(lambda h, x: act(h @ W.T + x), torch.zeros(int(n),
                                  dtype=torch.float64), drive)
     linear = _norms_of_powers(weight, int(T))
-    eigenvalues = np.linalg.eigvals(weight)
     fig, (ax_eig, ax_flow) = plt.subplots(1, 2, figsize=(10.0, 4.0))
-    plot_eigenvalues(ax_eig, eigenvalues, label="eigenvalues")
-    ax_eig.set_title(f"{scheme} x {scale:g}: rho = {np.max(np.abs(eigenvalues)):.3g}, "
-                     f"sigma_max = {np.linalg.norm(weight, ord=2):.3g}")
-    ax_eig.legend(loc="upper right")
+    _spectrum_panel(ax_eig, weight, f"{scheme} x {scale:g}")
     t = np.arange(int(T) + 1)
     ax_flow.semilogy(t, np.maximum(norms, 1e-300), label=f"{activation} RNN")
     ax_flow.semilogy(t, np.maximum(linear, 1e-300), "k--", lw=1.0, label="linear: ||W^t||")
@@ -310,6 +298,20 @@ def init_explorer(scheme: str = "orthogonal", scale: float = 1.0, input_scale: f
                 title=f"gradient flow at initialisation (input drive {input_scale:g})")
     ax_flow.legend(loc="best")
     return fig
+
+
+def _spectrum_panel(ax, matrix: np.ndarray, heading: str) -> float:
+    """Eigenvalues against the unit circle, titled with the spectral radius and the largest
+    singular value; returns the spectral radius."""
+    from .spectra import plot_eigenvalues
+
+    eigenvalues = np.linalg.eigvals(matrix)
+    radius = float(np.max(np.abs(eigenvalues)))
+    plot_eigenvalues(ax, eigenvalues, label="eigenvalues")
+    ax.set_title(f"{heading}: rho = {radius:.3g}, sigma_max = "
+                 f"{np.linalg.norm(matrix, ord=2):.3g}")
+    ax.legend(loc="upper right")
+    return radius
 
 
 def _norms_of_powers(matrix: np.ndarray, steps: int) -> list[float]:
