@@ -15,6 +15,7 @@ import torch
 
 from course_utils.dashboard import GradientDashboard, plot_dashboard
 from course_utils.models import SequenceModel
+from course_utils.plotting import use_course_style
 
 SEQ_LEN, HIDDEN, REPEATS = 40, 32, 5
 
@@ -41,6 +42,7 @@ def best_of(function, repeats=REPEATS) -> float:
 
 def main() -> None:
     torch.set_num_threads(2)
+    use_course_style()  # as notebook 08 does: its rcParams are part of what a redraw costs
     models = {kind: SequenceModel(kind, input_size=2, hidden_size=HIDDEN, output_size=1, seed=0)
               for kind in ("rnn", "lstm")}
     board = GradientDashboard(models, adding_batch,

@@ -202,8 +202,10 @@ def plot_dashboard(snapshot: dict, max_alerts: int = 8, use_pyplot: bool = True)
     if not models:
         raise ValueError("the snapshot has no models")
     size = (11, 3.0 * (len(models) + 1))
-    # A fixed grid, not constrained layout: the layout solver took half of every live redraw.
-    fig = plt.figure(figsize=size) if use_pyplot else Figure(figsize=size)
+    # A fixed grid, not constrained layout (which the course style turns on): the layout solver
+    # took half of every live redraw, and it spread this grid's rows far apart.
+    fig = (plt.figure(figsize=size, layout="none") if use_pyplot
+           else Figure(figsize=size, layout="none"))
     grid = fig.add_gridspec(len(models) + 1, 3, width_ratios=(1.6, 1.0, 0.9), left=0.07,
                             right=0.98, bottom=0.6 / size[1], top=1 - 0.35 / size[1],
                             hspace=0.55, wspace=0.3)
@@ -216,7 +218,8 @@ def plot_dashboard(snapshot: dict, max_alerts: int = 8, use_pyplot: bool = True)
         ax_loss.axhline(snapshot["baseline"], color="k", ls="--", lw=1, label="baseline")
     ax_loss.set(title="training loss", xlabel="update")
     if ax_loss.get_legend_handles_labels()[0]:
-        ax_loss.legend(loc="lower left")
+        # framed: the course style's frameless legend let the curves run through the labels
+        ax_loss.legend(loc="upper right", frameon=True, framealpha=0.9)
     ax_text = fig.add_subplot(grid[0, 2])
     ax_text.axis("off")
     lines = list(snapshot.get("notes", []))

@@ -3,12 +3,13 @@
 import time
 
 import ipywidgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 
-from course_utils import dashboard
+from course_utils import dashboard, plotting
 from course_utils.models import SequenceModel
 
 T = 6
@@ -123,6 +124,19 @@ def test_plot_dashboard_draws_losses_alerts_heatmaps_and_spectra():
     assert "exploding" in text.get_text() and "a note" in text.get_text()
     loss_axis = next(ax for ax in fig.axes if ax.get_title() == "training loss")
     assert any(line.get_label() == "baseline" for line in loss_axis.lines)
+
+
+@pytest.mark.parametrize("use_pyplot", [True, False])
+def test_plot_dashboard_keeps_its_grid_under_the_course_style(use_pyplot):
+    """The course style turns constrained layout on; the dashboard must not inherit it (it spread
+    the rows apart, leaving each axis a third of its height, and slowed every redraw)."""
+    with matplotlib.rc_context():
+        plotting.use_course_style()
+        fig = dashboard.plot_dashboard(synthetic_snapshot(), use_pyplot=use_pyplot)
+        fig.canvas.draw()
+    assert fig.get_layout_engine() is None
+    loss_axis = next(ax for ax in fig.axes if ax.get_title() == "training loss")
+    assert loss_axis.get_position().height > 0.18, "the loss panel was squeezed"
 
 
 def test_plot_training_moment_and_its_bounds():
