@@ -136,40 +136,54 @@ def run_every_cell(page: Page, timeout: float = 180) -> int:
     assert count > 0, "no notebook cells on the page"
     for index in range(count):
         cell = cells.nth(index)
-        for attempt in range(5):  # JupyterLab may re-render a cell node while outputs arrive
-            try:
-                cell.scroll_into_view_if_needed(timeout=15_000)
-                cell.locator(".jp-InputPrompt").first.click(timeout=15_000)
-                break
-            except PlaywrightError:
-                if attempt == 4:
-                    raise
-                page.wait_for_timeout(500)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Shift+Enter")
+        run_cell(page, cell)
         if "jp-CodeCell" in (cell.get_attribute("class") or ""):
             prompt = cell.locator(".jp-InputArea-prompt").first
             deadline = time.monotonic() + timeout
+            retry_at = time.monotonic() + 10
             while not re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"cell {index} did not finish in {timeout} s")
+                # a keypress that landed before the cell had focus leaves it unqueued: "[ ]:"
+                if (time.monotonic() > retry_at and prompt.inner_text().strip() == "[ ]:"
+                        and kernel_status(page) == "idle"):
+                    run_cell(page, cell)
+                    retry_at = time.monotonic() + 10
                 page.wait_for_timeout(100)
     wait_until_idle(page)
     return count
+
+
+def run_cell(page: Page, cell) -> None:
+    """Select ``cell`` in command mode and press Shift+Enter."""
+    for attempt in range(5):  # JupyterLab may re-render a cell node while outputs arrive
+        try:
+            cell.scroll_into_view_if_needed(timeout=15_000)
+            cell.locator(".jp-InputPrompt").first.click(timeout=15_000)
+            break
+        except PlaywrightError:
+            if attempt == 4:
+                raise
+            page.wait_for_timeout(500)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
 
 
 def save_and_read(page: Page, path: Path) -> nbformat.NotebookNode:
     """Save with Ctrl+S and read the file back once the server has finished writing it."""
     before = path.stat().st_mtime_ns
     page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 60
+    deadline, press_again_at = time.monotonic() + 60, time.monotonic() + 15
     while True:
+        if time.monotonic() > press_again_at:  # a press can be lost to a busy page
+            page.keyboard.press("Control+s")
+            press_again_at = time.monotonic() + 15
         if path.stat().st_mtime_ns != before:
             try:
                 saved = nbformat.read(str(path), as_version=4)
             except (nbformat.reader.NotJSONError, json.JSONDecodeError):
                 saved = None  # caught mid-write: the server truncates, then writes
-            # an autosave from before the run finished is not the save we asked for
+            # a save from before the run finished is not the one asked for
             if saved is not None and all(c.execution_count for c in saved.cells
                                          if c.cell_type == "code" and c.source.strip()):
                 return saved
