@@ -7,15 +7,15 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-quick test-browser release lint install clean-student-data help
+.PHONY: lab test test-quick test-browser chromium release lint install clean-student-data help
 
 help:
-	@echo "make lab      create .venv if needed, install, open JupyterLab on the course"
-	@echo "make test     create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
+	@echo "make lab           create .venv if needed, install, open JupyterLab on the course"
+	@echo "make test          create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
 	@echo "make test-quick    the same without the real-browser test"
 	@echo "make test-browser  only the real-browser test (needs Debian's chromium)"
-	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader"
-	@echo "make lint     ruff over the packages, tests and notebooks"
+	@echo "make release       regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make lint          ruff over the packages, tests and notebooks"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,27 @@ lab: install
 	JUPYTER_CONFIG_PATH="$(CURDIR)/grader" $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: install
+test: install chromium
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
 test-quick: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
-test-browser: install
+test-browser: install chromium
 	$(PY) -m pytest tests/test_browser.py
+
+# The browser test drives Debian's chromium (never Playwright's own download). Installed when
+# missing and this machine lets us (root, or sudo without a password); otherwise the test skips
+# on a workstation and fails under CI.
+APT_CHROMIUM := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	chromium chromium-driver >/dev/null
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "note: no /usr/bin/chromium and no apt-get: the browser test will be skipped"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium"; $(APT_CHROMIUM); \
+	elif sudo -n true 2>/dev/null; then echo "installing Debian's chromium"; sudo sh -c '$(APT_CHROMIUM)'; \
+	else echo "note: the browser test needs: sudo apt-get install chromium chromium-driver"; fi
 
 release: install
 	$(PY) -m grader release

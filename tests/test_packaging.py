@@ -62,6 +62,17 @@ def test_makefile_targets_create_the_venv_and_pin_torch():
     assert "-m venv" in text and "pytest" in text and "jupyter lab" in text
 
 
+def test_make_test_runs_the_browser_test_with_debians_chromium():
+    text = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^test:(.*)\n((?:\t.*\n)+)", text, re.M)
+    assert recipe and "chromium" in recipe.group(1), "make test must install chromium first"
+    assert "not browser" not in recipe.group(2), "make test must not deselect the browser test"
+    assert "apt-get install -y -qq \\\n\tchromium chromium-driver" in text
+    commands = [line for line in (text + (ROOT / ".ci" / "run").read_text()).splitlines()
+                if not line.lstrip().startswith("#")]
+    assert not any("playwright install" in line for line in commands)
+
+
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
