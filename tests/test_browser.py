@@ -122,18 +122,24 @@ def wait_until_idle(page: Page, timeout: float = 120) -> None:
         page.wait_for_timeout(100)
 
 
-def open_notebook(page: Page, lab: dict, relative: str) -> None:
+def open_notebook(page: Page, lab: dict, relative: str) -> int:
+    """Open a notebook and wait until all of its cells are on the page; return their number."""
+    expected = len(nbformat.read(str(lab["root"] / relative), as_version=4).cells)
     page.goto(f"{lab['base']}/lab/tree/{relative}?reset&token={lab['token']}")
-    page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=60_000)
-    wait_until_idle(page)
-
-
-def run_every_cell(page: Page, timeout: float = 180) -> int:
-    """Run the cells one at a time, as a student pressing Shift+Enter would (Run All would stop
-    at the first exercise stub); wait for each code cell's execution count."""
     cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
-    count = cells.count()
-    assert count > 0, "no notebook cells on the page"
+    deadline = time.monotonic() + 60
+    while cells.count() != expected:  # JupyterLab renders a long notebook in several passes
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{cells.count()} of {expected} cells of {relative} rendered")
+        page.wait_for_timeout(200)
+    wait_until_idle(page)
+    return expected
+
+
+def run_every_cell(page: Page, count: int, timeout: float = 180) -> None:
+    """Run the ``count`` cells one at a time, as a student pressing Shift+Enter would (Run All
+    would stop at the first exercise stub); wait for each code cell's execution count."""
+    cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
     for index in range(count):
         cell = cells.nth(index)
         run_cell(page, cell)
@@ -151,7 +157,6 @@ def run_every_cell(page: Page, timeout: float = 180) -> int:
                     retry_at = time.monotonic() + 10
                 page.wait_for_timeout(100)
     wait_until_idle(page)
-    return count
 
 
 def run_cell(page: Page, cell) -> None:
@@ -199,8 +204,7 @@ def figure_in(locator) -> str:
 def test_notebook_01_runs_in_jupyterlab_and_its_explorer_responds(lab, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     notebook = "01_tanh_derivatives/01_tanh_derivatives.ipynb"
-    open_notebook(page, lab, notebook)
-    run_every_cell(page)
+    run_every_cell(page, open_notebook(page, lab, notebook))
     page.screenshot(path=str(tmp_path / "01_after_run.png"), full_page=True)
 
     saved = save_and_read(page, lab["root"] / notebook)
@@ -248,8 +252,7 @@ def _follows_a_stub(nb: nbformat.NotebookNode, index: int) -> bool:
 def test_the_dashboard_of_notebook_08_trains_live(lab, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     notebook = "08_gradient_dashboard/08_gradient_dashboard.ipynb"
-    open_notebook(page, lab, notebook)
-    run_every_cell(page)
+    run_every_cell(page, open_notebook(page, lab, notebook))
     saved = save_and_read(page, lab["root"] / notebook)
     errors = [(i, o.ename) for i, c in enumerate(saved.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]

@@ -1,5 +1,6 @@
 """The set-up a newcomer relies on: pyproject, environment.yml, Makefile, CI, README, .gitignore."""
 
+import os
 import re
 from pathlib import Path
 
@@ -71,6 +72,19 @@ def test_make_test_runs_the_browser_test_with_debians_chromium():
     commands = [line for line in (text + (ROOT / ".ci" / "run").read_text()).splitlines()
                 if not line.lstrip().startswith("#")]
     assert not any("playwright install" in line for line in commands)
+
+
+@pytest.mark.xdist_group("grouping-check")
+def test_xdist_keeps_grouped_tests_together(request):
+    """``make test`` relies on ``--dist loadgroup`` to keep a group on one worker (the two browser
+    tests share one JupyterLab; each notebook's tests share its graded course). pytest 9.2 made
+    xdist drop the groups without a word (pytest-xdist#1386); this notices if it happens again."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or not getattr(request.config.option, "loadgroup",
+                                                              False):
+        pytest.skip("only meaningful under pytest -n N --dist loadgroup")
+    assert request.node.nodeid.endswith("@grouping-check"), (
+        f"expected the xdist group in the node id, got {request.node.nodeid!r}; suspect a "
+        "pytest release that pytest-xdist does not support yet (see the pin in pyproject.toml)")
 
 
 def test_ci_runs_the_readme_test_command():
