@@ -8,6 +8,7 @@ Re-running is cheap: a submission whose files have not changed since it was grad
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -86,6 +87,15 @@ def _context():
     return context
 
 
+def threads_per_kernel(jobs: int, cores: int | None = None) -> int:
+    """An equal share of this machine's cores (those this process may use) for each of ``jobs``
+    kernels grading at once, and at least one."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+    return max(1, cores // max(1, jobs))
+
+
 def autograde(course: Course, students: list[str] | None = None,
               assignments: list[str] | None = None, jobs: int = 1,
               timeout: int | None = None, submission_timeout: float | None = None,
@@ -120,7 +130,7 @@ def autograde(course: Course, students: list[str] | None = None,
             references[assignment] = worker.references_for(
                 str(templates[assignment]), assignment, str(course.release / assignment),
                 config.CourseDirectory.course_id)
-        pending = []
+        pending, threads = [], threads_per_kernel(jobs)
         for index, submission in enumerate(todo):
             if not valid_student_id(submission.student):
                 summary.graded.append(_invalid_id(course, submission))
@@ -131,7 +141,7 @@ def autograde(course: Course, students: list[str] | None = None,
                 submission.student, submission.assignment, str(submission.directory),
                 str(course.release / submission.assignment),
                 str(templates[submission.assignment]), str(workdir), config, timeout,
-                references[submission.assignment]))
+                references[submission.assignment], threads=threads))
         _run(course, pending, jobs, limit, summary, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

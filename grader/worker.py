@@ -60,6 +60,7 @@ class Job:
     config: object  # nbgrader Config of the course
     timeout: int | None = None  # per cell, seconds
     references: dict | None = None  # notebook -> inspection.Reference (see references())
+    threads: int | None = None  # torch threads of the kernel (COURSE_THREADS), None: its default
 
     @property
     def result_path(self) -> Path:
@@ -75,7 +76,7 @@ def main(job: Job) -> None:
     started = time.monotonic()
     _quiet(job.log_path)
     _disposable_sqlite()
-    os.environ.update(grading_env())
+    os.environ.update(worker_environment(job))
     try:
         result = grade(job)
     except Exception:
@@ -85,6 +86,15 @@ def main(job: Job) -> None:
     result.seconds = round(time.monotonic() - started, 2)
     result.checksum = result.checksum or submission_checksum(Path(job.submission))
     job.result_path.write_text(result.to_json())
+
+
+def worker_environment(job: Job) -> dict[str, str]:
+    """The grading environment, with the kernel's share of the cores unless the instructor set
+    COURSE_THREADS: several kernels each running two threads on two cores only slow each other."""
+    extra = {}
+    if job.threads and "COURSE_THREADS" not in os.environ:
+        extra["COURSE_THREADS"] = str(job.threads)
+    return grading_env(extra)
 
 
 def _quiet(log_path: Path) -> None:

@@ -372,6 +372,28 @@ def test_only_new_changed_or_errored_submissions_are_graded_again(tmp_path):
     assert _needs_grading(submission, stored("graded", "an older version"))
 
 
+@pytest.mark.parametrize(("jobs", "cores", "threads"),
+                         [(1, 2, 2), (2, 2, 1), (4, 2, 1), (2, 16, 8), (3, 16, 5), (0, 2, 2)])
+def test_each_kernel_gets_its_share_of_the_cores(jobs, cores, threads):
+    from grader.autograde import threads_per_kernel
+
+    assert threads_per_kernel(jobs, cores) == threads
+
+
+def test_a_worker_passes_its_thread_share_to_the_kernel_unless_the_instructor_set_one(
+        monkeypatch):
+    from dataclasses import replace
+
+    from grader.worker import Job, worker_environment
+
+    job = Job("amy", A, "sub", "rel", "tpl", "work", config=None, threads=1)
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
+    assert worker_environment(job)["COURSE_THREADS"] == "1"
+    assert "COURSE_THREADS" not in worker_environment(replace(job, threads=None))
+    monkeypatch.setenv("COURSE_THREADS", "3")
+    assert worker_environment(job)["COURSE_THREADS"] == "3"
+
+
 # ----------------------------------------------------------------------------- a stuck kernel
 
 
