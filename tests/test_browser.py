@@ -1,6 +1,6 @@
 """End to end in a real browser: JupyterLab from the project's .venv, driven by Playwright.
 
-Needs Debian's chromium (``apt-get install chromium chromium-driver``, done by ``.ci/run``; never
+Needs Debian's chromium (``apt-get install chromium chromium-driver``, done by ``make test``; never
 ``playwright install``). Without it the test is skipped on a workstation and fails under CI, where
 a skip would let the browser check pass unseen. ``make test`` runs it, ``make test-quick`` does not.
 """
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 if not CHROMIUM.exists():
     MISSING = "chromium is not installed (apt-get install chromium chromium-driver)"
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{MISSING}; .ci/run installs it", pytrace=False)
+        pytest.fail(f"{MISSING}; `make test` installs it", pytrace=False)
     pytest.skip(MISSING, allow_module_level=True)
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
