@@ -96,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     autograde.add_argument("--force", action="store_true",
                            help="grade again submissions that were already graded")
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
+    autograde.add_argument("--memory", type=float, default=4, metavar="GiB",
+                           help="memory of each kernel and everything it starts (default: 4)")
+    autograde.add_argument("--processes", type=int, default=256, metavar="N",
+                           help="processes and threads each kernel may run at once "
+                                "(default: 256)")
+    autograde.add_argument("--cpu-seconds", type=int, default=3600, metavar="S",
+                           help="CPU seconds each process of a kernel may use (default: 3600)")
+    autograde.add_argument("--no-sandbox", action="store_true",
+                           help="run kernels without the sandbox (not recommended: a submission "
+                                "could then read solutions and change grades); recorded in the "
+                                "report")
 
     command("report", "grades CSVs per student and per exercise, summary, score plots",
             "Write grader/reports/grades.csv (student x assignment: status, score, max,\n"
@@ -125,8 +136,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    # SIGTERM (a job scheduler, `kill`) unwinds like Ctrl-C: scratch files are removed and the
+    # workers stopped, grades already stored are kept.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     course = Course(args.root) if args.root else Course()
     try:
         return COMMANDS[args.command](course, args)
@@ -172,13 +194,23 @@ def _collect(course: Course, args) -> int:
 def _autograde(course: Course, args) -> int:
     from .autograde import autograde
     from .report import collect_rows
+    from .sandbox import GIB, Limits
 
     if args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
+    if args.memory <= 0 or args.processes < 16 or args.cpu_seconds < 1:
+        raise ValueError("--memory must be positive, --processes at least 16 (a kernel runs "
+                         "several threads), --cpu-seconds at least 1")
+    if args.no_sandbox:
+        print("warning: --no-sandbox: kernels run with everything the grader can read and do; "
+              "each result records it", file=sys.stderr)
+    limits = Limits(memory=int(args.memory * GIB), tasks=args.processes,
+                    cpu_seconds=args.cpu_seconds)
     summary = autograde(course, students=args.student, assignments=args.assignment,
                         jobs=args.jobs, timeout=args.timeout,
                         submission_timeout=args.submission_timeout, force=args.force,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, sandbox=not args.no_sandbox,
+                        limits=limits)
     print(f"graded {len(summary.graded)} submissions in {summary.seconds:.0f} s "
           f"(--jobs {args.jobs}); skipped {len(summary.skipped)} already graded"
           + (" (--force grades them again)" if summary.skipped else ""))

@@ -2,7 +2,11 @@
 one into the course gradebook (see grader.worker and grader.gradebook).
 
 Re-running is cheap: a submission whose files have not changed since it was graded is skipped
-(``force=True`` grades it again); one that hit a grader error is always retried.
+(``force=True`` grades it again); one that hit a grader error is retried once, and settled as
+``failed`` when it fails the same way again.
+
+Every kernel runs in a sandbox (grader.sandbox) unless the instructor passes ``sandbox=False``
+(``--no-sandbox``), which every result then records.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from pathlib import Path
 from . import gradebook
 from .gradebook import Result
 from .layout import Course, submission_checksum, valid_student_id
-from .verdict import ERROR, FAILED
+from .sandbox import DEFAULT_LIMITS, Limits
+from .verdict import ERROR, FAILED, Issue
+
+SCRATCH_PREFIX = "rnn-grader-"
+UNSANDBOXED = Issue("unsandboxed", "graded without the sandbox (--no-sandbox): the submission's "
+                    "code could read and change anything the grader can")
 
 
 @dataclass
@@ -99,10 +108,22 @@ def threads_per_kernel(jobs: int, cores: int | None = None) -> int:
 def autograde(course: Course, students: list[str] | None = None,
               assignments: list[str] | None = None, jobs: int = 1,
               timeout: int | None = None, submission_timeout: float | None = None,
-              force: bool = False, progress: bool = True) -> Summary:
+              force: bool = False, progress: bool = True, sandbox: bool = True,
+              limits: Limits = DEFAULT_LIMITS) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
-    workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker."""
+    workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker.
+    Each kernel runs in a sandbox with ``limits``; without a working sandbox this refuses to run
+    unless ``sandbox=False``."""
+    from . import sandbox as jail
     from . import worker  # imports nbgrader: before any fork, once
+
+    if sandbox:
+        why = jail.check()
+        if why:
+            raise RuntimeError(f"the grading sandbox does not work here: {why}. Grading without "
+                               "it lets a submission read solutions and change grades; pass "
+                               "--no-sandbox to do so anyway")
+    remove_leftovers()
 
     started = time.monotonic()
     summary = Summary()
@@ -121,7 +142,7 @@ def autograde(course: Course, students: list[str] | None = None,
     config = course.config()
     cell_timeout = timeout or config.Execute.timeout
     limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
-    scratch = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         templates, references = {}, {}
         for assignment in sorted({s.assignment for s in todo}):
@@ -141,12 +162,53 @@ def autograde(course: Course, students: list[str] | None = None,
                 submission.student, submission.assignment, str(submission.directory),
                 str(course.release / submission.assignment),
                 str(templates[submission.assignment]), str(workdir), config, timeout,
-                references[submission.assignment], threads=threads))
-        _run(course, pending, jobs, limit, summary, progress)
+                references[submission.assignment], threads=threads,
+                limits=limits if sandbox else None))
+        _run(course, pending, jobs, limit, summary, progress, known)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def remove_leftovers() -> None:
+    """Scratch directories and cgroups of grader runs that were killed (their process is gone):
+    a killed run cannot clean up after itself, the next one does."""
+    from .sandbox import CGROUP_ROOT
+
+    def dead(name: str) -> bool:
+        pid = name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        if path.is_dir() and dead(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+    for parent in (CGROUP_ROOT / "memory" / "rnn-grader", CGROUP_ROOT / "pids" / "rnn-grader",
+                   CGROUP_ROOT / "rnn-grader"):
+        for group in parent.glob(f"{SCRATCH_PREFIX}*") if parent.is_dir() else ():
+            if dead(group.name):
+                try:
+                    group.rmdir()
+                except OSError:  # processes still in it: left for a later run
+                    pass
+
+
+def settle(result: Result, previous: gradebook.Record | None) -> Result:
+    """A grader error retried once and met again on the same files is settled as ``failed``
+    (with the reason) rather than retried forever."""
+    if (result.status == ERROR and previous is not None and previous.status == ERROR
+            and previous.checksum == result.checksum and previous.reason == result.reason):
+        result.status = FAILED
+        result.reason = f"{result.reason} (the same error twice: not retried again)"
+    return result
 
 
 def _invalid_id(course: Course, submission: Submission) -> Result:
@@ -158,7 +220,7 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
-         progress: bool) -> None:
+         progress: bool, known: dict) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
@@ -192,7 +254,10 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
                         finished.append((sentinel in ready, *running.pop(sentinel)))
                 start_next()  # the freed cores work while the results are merged
                 for done, process, job, _ in finished:
-                    result = _outcome(done, process, job, limit)
+                    result = settle(_outcome(done, process, job, limit),
+                                    known.get((job.student, job.assignment)))
+                    if job.limits is None:
+                        result.issues.append(UNSANDBOXED)
                     _keep_log(course, job)
                     writer.store(result)
                     shutil.rmtree(job.workdir, ignore_errors=True)

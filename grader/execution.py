@@ -10,21 +10,38 @@ the autograde pipeline:
   tests that ran keep their scores, the ones that could not run score zero, and the verdict can
   say which cells ran;
 - a cell's output is capped while it arrives (:data:`MAX_CELL_OUTPUT_CHARS`); the rest is dropped
-  and replaced by one line saying how much was dropped.
+  and replaced by one line saying how much was dropped;
+- in a sandbox (see :mod:`grader.sandbox`), the kernel's guard is asked for a report before every
+  test cell and after the last cell, and a limit the kernel ran into stops execution at that
+  cell; what was found is left in ``findings.json`` in the sandbox's directory for the worker.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import secrets
+import threading
+import time
+from pathlib import Path
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Integer, Unicode
 
+from . import cells
+from .kernel_guard import PROBE_MODULE
 from .policy import WARNING_STDERR_PATTERN
-from .verdict import KERNEL_DIED, KERNEL_UNRESPONSIVE, NOT_EXECUTED, TRUNCATED_MARKER
+from .verdict import (
+    KERNEL_DIED,
+    KERNEL_UNRESPONSIVE,
+    LIMIT_EXCEEDED,
+    NOT_EXECUTED,
+    TRUNCATED_MARKER,
+)
 
 MAX_CELL_OUTPUT_CHARS = 200_000
 
@@ -41,11 +58,20 @@ class GuardedExecute(Execute):
         help="Characters of output kept per cell; the rest is dropped as it arrives.",
     ).tag(config=True)
 
+    sandbox_directory = Unicode(
+        "", help="The job's sandbox directory (grader.sandbox), or empty when not sandboxed.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
         self._dropped_chars: dict[int, int] = {}
-        nb, resources = super().preprocess(nb, resources, km)
+        self._watch = Watch(self.sandbox_directory) if self.sandbox_directory else None
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        finally:
+            if self._watch is not None:
+                self._watch.finish()
         for index, dropped in self._dropped_chars.items():
             nb.cells[index].outputs.append(new_output(
                 "stream", name="stdout",
@@ -60,12 +86,22 @@ class GuardedExecute(Execute):
                     NOT_EXECUTED, f"not run: the kernel {why} in cell {stopped_at}")]
                 cell.execution_count = None
             return cell, resources
+        watch = self._watch
+        if watch is not None and cells.is_test(cell):
+            self._probe(index)
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._stop(cell, index, KERNEL_DIED, "died",
-                       "the kernel died while running this cell (os._exit, a crash, or out of "
-                       "memory); later cells were not run")
+            limit = watch.limit_hit() if watch else None
+            if limit:
+                self._stop(cell, index, LIMIT_EXCEEDED, "exceeded a limit",
+                           f"{limit} while running this cell: the kernel was stopped and later "
+                           "cells were not run")
+                watch.note_limit(limit, index)
+            else:
+                self._stop(cell, index, KERNEL_DIED, "died",
+                           "the kernel died while running this cell (os._exit, a crash, or out "
+                           "of memory); later cells were not run")
         except CellTimeoutError:
             # Raised (instead of recorded) only when the kernel ignored the interrupt that
             # followed a timeout: nothing more can run in it.
@@ -73,7 +109,39 @@ class GuardedExecute(Execute):
                        f"the cell timed out ({self.timeout} s) and the kernel ignored the "
                        "interrupt; it was shut down and later cells were not run")
             self._shutdown_stuck_kernel()
+        else:
+            if watch is not None:
+                self._after(cell, index)
         return cell, resources
+
+    def _after(self, cell, index: int) -> None:
+        """A limit reached in this cell stops the kernel; the last cell ends with a probe."""
+        limit = self._watch.limit_hit()
+        if limit:
+            self._stop(cell, index, LIMIT_EXCEEDED, "exceeded a limit",
+                       f"{limit} while running this cell: the kernel was stopped and later "
+                       "cells were not run")
+            self._watch.note_limit(limit, index)
+            self._shutdown_stuck_kernel()
+        elif all(c.cell_type != "code" for c in self.nb.cells[index + 1:]):
+            self._probe(index + 1)
+
+    def _probe(self, before: int) -> None:
+        """Ask the kernel's guard what changed since the kernel started (see
+        grader.kernel_guard); its answer comes through the sandbox's channel."""
+        nonce = secrets.token_hex(12)
+        code = f"__import__({PROBE_MODULE!r}).report({nonce!r})"
+        try:
+            msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                     allow_stdin=False)
+            reply = run_sync(self.async_wait_for_reply)(msg_id)
+        except (TimeoutError, RuntimeError, DeadKernelError):
+            reply = None
+        if reply is None:
+            if run_sync(self.km.is_alive)():
+                self._watch.note_missing_probe(before)
+            return
+        self._watch.await_report(nonce, before)
 
     def _stop(self, cell, index: int, ename: str, why: str, message: str) -> None:
         self._stopped = (index, why)
@@ -116,6 +184,95 @@ class GuardedExecute(Execute):
             return False
         return not any(o.output_type == "stream" and o.name == "stderr"
                        and not re.search(WARNING_STDERR_PATTERN, o.text) for o in outs)
+
+
+class Watch:
+    """The grader's side of a sandboxed kernel: reads the guard's channel (a FIFO) in a thread,
+    matches probe reports with their nonces, reads the job's limits, and writes what it found
+    to ``findings.json`` for the worker (see grader.worker)."""
+
+    def __init__(self, directory: str):
+        from .sandbox import Sandbox
+
+        self.sandbox = Sandbox.load(Path(directory))
+        self.records: list[dict] = []
+        self.findings: dict[str, int] = {}  # finding -> the cell it was first seen before
+        self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
+        self.problems: list[dict] = []
+        self._lock = threading.Condition()
+        self._fd = os.open(self.sandbox.channel, os.O_RDONLY | os.O_NONBLOCK)
+        self._done = False
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        import select
+
+        pending = b""
+        while not self._done:
+            ready, _, _ = select.select([self._fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:  # no writer (not yet, or any more)
+                time.sleep(0.05)
+                continue
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            if len(pending) > 1_000_000:
+                pending = b""  # a flood, not the guard: dropped
+            for line in lines:
+                self._take(line)
+
+    def _take(self, line: bytes) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(record, dict):
+            return
+        with self._lock:
+            if len(self.records) < 10_000:
+                self.records.append(record)
+            event = record.get("event")
+            if isinstance(event, str) and event not in self.events:
+                count = record.get("count")
+                self.events[event] = count if isinstance(count, int) else -1
+            self._lock.notify_all()
+
+    def await_report(self, nonce: str, before: int, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            while True:
+                report = next((r for r in self.records if r.get("probe") == nonce), None)
+                if report is not None or time.monotonic() > deadline:
+                    break
+                self._lock.wait(0.05)
+        if report is None or not isinstance(report.get("findings"), list):
+            self.note_missing_probe(before)
+            return
+        for finding in report["findings"]:
+            if isinstance(finding, str):
+                self.findings.setdefault(finding[:300], before)
+
+    def note_missing_probe(self, before: int) -> None:
+        self.problems.append({"kind": "probe", "cell": before})
+
+    def note_limit(self, limit: str, index: int) -> None:
+        self.problems.append({"kind": "limit", "limit": limit, "cell": index})
+
+    def limit_hit(self) -> str | None:
+        return self.sandbox.limit_hit()
+
+    def finish(self) -> None:
+        self._done = True
+        self._thread.join(timeout=2)
+        os.close(self._fd)
+        result = {"findings": self.findings, "events": self.events, "problems": self.problems}
+        (self.sandbox.directory / "findings.json").write_text(json.dumps(result))
 
 
 def _message_size(msg) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -457,3 +458,72 @@ def _stopped(nb, code: list, index: int, died: bool) -> Issue:
     tests_text = f" (these tests score 0: {', '.join(tests)})" if tests else ""
     return Issue("kernel", f"the kernel {how} in {_label(index, nb.cells[index])}: {ran_text}"
                  f"{lost}{tests_text}", flag=True)
+
+
+# ----------------------------------------------------------------------------- sandbox findings
+
+# What the kernel's guard may report, as the grader words it (the kernel's own text is never
+# shown: it could carry anything, hidden tests included).
+_FINDING = re.compile(
+    r"(sys\.modules\['[\w.]+'\] was replaced"
+    r"|[\w.]+ was (replaced|deleted)"
+    r"|the code or defaults of [\w.]+ were changed"
+    r"|[\w. ()']+ was changed"
+    r"|the IPython [\w' ]+ was changed"
+    r"|the notebook's __builtins__ was replaced)")
+
+
+def _event_text(event: str) -> str | None:
+    from .kernel_guard import AUDIT_EVENTS
+
+    if event in AUDIT_EVENTS:
+        return AUDIT_EVENTS[event]
+    if event.startswith("ctypes."):
+        return "used ctypes to reach into the interpreter's memory"
+    if event in ("open", "os.listdir"):
+        return "opened the grader's channel or the kernel's file descriptors"
+    return None
+
+
+def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> list[Issue]:
+    """Issues from what the sandboxed kernel's guard reported while the notebook ran (see
+    grader.execution.Watch): tampering found at run time, a limit reached, a probe unanswered."""
+    import json
+    from pathlib import Path
+
+    path = Path(findings_path)
+    if not path.exists():
+        return [Issue("tampered", "the grader's record of the kernel is missing", flag=True)]
+    found = json.loads(path.read_text())
+    by_count = {c.get("execution_count"): i for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and c.get("execution_count") is not None}
+
+    def label(index: int) -> str:
+        if 0 <= index < len(nb.cells):
+            return _label(index, nb.cells[index])
+        return "the end of the notebook"
+
+    issues = []
+    by_cell: dict[int, list[str]] = {}
+    for finding, before in found["findings"].items():
+        if _FINDING.fullmatch(finding):
+            by_cell.setdefault(before, []).append(finding)
+        else:
+            by_cell.setdefault(before, []).append("something the grader cannot describe")
+    for before, what in sorted(by_cell.items()):
+        issues.append(Issue("tampered", f"before {label(before)}, the kernel's state differed "
+                            f"from its start: {'; '.join(sorted(set(what)))}", flag=True))
+    for event, count in sorted(found["events"].items(), key=lambda item: str(item[1])):
+        text = _event_text(event)
+        if text:
+            where = label(by_count[count]) if count in by_count else "a cell"
+            issues.append(Issue("tampered", f"code run in {where} {text}", flag=True))
+    for problem in found["problems"]:
+        if problem["kind"] == "limit":
+            issues.append(Issue("limit", f"{problem['limit']} in {label(problem['cell'])}; "
+                                "the kernel was stopped there", flag=True))
+        elif problem["kind"] == "probe":
+            issues.append(Issue("tampered", f"the grader's check before {label(problem['cell'])}"
+                                " got no answer: code in the notebook intercepts or alters what "
+                                "the kernel runs", flag=True))
+    return issues

@@ -17,6 +17,7 @@ KERNEL_UNRESPONSIVE = "UnresponsiveKernelError"
 NOT_EXECUTED = "NotExecuted"
 TIMED_OUT = "CellTimeoutError"  # nbgrader's own name for a cell that hit Execute.timeout
 TRUNCATED_MARKER = "[grader] output truncated:"
+LIMIT_EXCEEDED = "LimitExceededError"  # the kernel ran into a sandbox limit (grader.sandbox)
 
 
 @dataclass(frozen=True)

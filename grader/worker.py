@@ -44,6 +44,7 @@ from .course import grading_env
 from .execution import GuardedExecute
 from .gradebook import NotebookGrades, Result
 from .layout import submission_checksum
+from .sandbox import Limits, Sandbox
 from .verdict import ERROR, FAILED, Issue, status_of
 
 COURSE_FILES = "course_files"
@@ -61,6 +62,7 @@ class Job:
     timeout: int | None = None  # per cell, seconds
     references: dict | None = None  # notebook -> inspection.Reference (see references())
     threads: int | None = None  # torch threads of the kernel (COURSE_THREADS), None: its default
+    limits: Limits | None = None  # the kernel's sandbox; None: no sandbox (--no-sandbox)
 
     @property
     def result_path(self) -> Path:
@@ -74,6 +76,7 @@ class Job:
 def main(job: Job) -> None:
     """Entry point of a worker process: grade, write result.json, never raise."""
     started = time.monotonic()
+    _die_with_parent()
     _quiet(job.log_path)
     _disposable_sqlite()
     os.environ.update(worker_environment(job))
@@ -127,6 +130,18 @@ def prewarm() -> None:
     cells.parse_cell("%time x = 1")
 
 
+def _die_with_parent() -> None:
+    """A worker whose grader was killed stops too (and its kernel with it), rather than grading
+    on for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _disposable_sqlite() -> None:
     """The worker's gradebook is thrown away after grading: no fsync on its ~40 commits."""
     from sqlalchemy import event
@@ -158,10 +173,20 @@ def grade(job: Job) -> Result:
         result.reason = reason
         result.issues = issues
         return result
-    _copy_course_files(Path(job.release), root / COURSE_FILES / job.assignment)
+    course_files = _copy_course_files(Path(job.release), root / COURSE_FILES / job.assignment)
     shutil.copyfile(job.template, workdir / "gradebook.db")
 
-    log = _autograde(job, root, workdir / "gradebook.db")
+    sandbox = None
+    if job.limits is not None:
+        sandbox = Sandbox(workdir / "sandbox", job.limits)
+        shown = {**course_files, **{f"{n}.ipynb": target / f"{n}.ipynb" for n in placed}}
+        os.environ.update(sandbox.prepare(
+            shown, {**os.environ, "NBGRADER_EXECUTION": "autograde"}))
+    try:
+        log = _autograde(job, root, workdir / "gradebook.db", sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     out_dir = root / "grader" / "autograded" / job.student / job.assignment
     missing = [n for n in placed if not (out_dir / f"{n}.ipynb").exists()]
     if missing:
@@ -173,9 +198,10 @@ def grade(job: Job) -> Result:
         return result
 
     for name in placed:
-        # Written by nbgrader a moment ago: no need to validate it again.
-        executed = nbformat.from_dict(json.loads((out_dir / f"{name}.ipynb").read_text()))
+        executed = nbformat.reads((out_dir / f"{name}.ipynb").read_text(), as_version=4)
         issues += inspection.execution_issues(executed, job.timeout or _timeout(job))
+        if sandbox is not None:
+            issues += inspection.sandbox_issues(executed, sandbox.directory / "findings.json")
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
         result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
@@ -251,16 +277,20 @@ def _place_submission(source: Path, target: Path, references: dict
     return placed, issues, None
 
 
-def _copy_course_files(release: Path, target: Path) -> None:
+def _copy_course_files(release: Path, target: Path) -> dict[str, Path]:
+    """Copy what the release gives besides its notebooks; return them by relative name."""
     target.mkdir(parents=True, exist_ok=True)
+    copied = {}
     for path in release.rglob("*"):
         relative = path.relative_to(release)
         if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.parts:
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / relative)
+            copied[str(relative)] = target / relative
+    return copied
 
 
-def _autograde(job: Job, root: Path, database: Path) -> str:
+def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) -> str:
     """Run nbgrader's autograde converter on the temporary course; return its log."""
     from nbgrader.utils import capture_log
 
@@ -272,6 +302,9 @@ def _autograde(job: Job, root: Path, database: Path) -> str:
     config.CourseDirectory.student_id = job.student
     if job.timeout:
         config.Execute.timeout = job.timeout
+    if sandbox is not None:
+        sandbox.kernel_config(config)
+        config.GuardedExecute.sandbox_directory = str(sandbox.directory)
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
