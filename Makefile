@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-quick test-browser chromium release lint install clean-student-data help
+.PHONY: lab test test-quick test-browser system-packages test-system-packages release lint install clean-student-data help
 
 help:
 	@echo "make lab           create .venv if needed, install, open JupyterLab on the course"
@@ -30,31 +30,40 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 # JUPYTER_CONFIG_PATH lets nbgrader's formgrader in JupyterLab find grader/nbgrader_config.py.
-lab: install
+lab: install system-packages
 	JUPYTER_CONFIG_PATH="$(CURDIR)/grader" $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: install chromium
+test: install test-system-packages
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
-test-quick: install
+test-quick: install test-system-packages
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
-test-browser: install chromium
+test-browser: install test-system-packages
 	$(PY) -m pytest tests/test_browser.py
 
-# The browser test drives Debian's chromium (never Playwright's own download). Installed when
-# missing and this machine lets us (root, or sudo without a password); otherwise the test skips
-# on a workstation and fails under CI.
-APT_CHROMIUM := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	chromium chromium-driver >/dev/null
-chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif ! command -v apt-get >/dev/null; then \
-		echo "note: no /usr/bin/chromium and no apt-get: the browser test will be skipped"; \
-	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium"; $(APT_CHROMIUM); \
-	elif sudo -n true 2>/dev/null; then echo "installing Debian's chromium"; sudo sh -c '$(APT_CHROMIUM)'; \
-	else echo "note: the browser test needs: sudo apt-get install chromium chromium-driver"; fi
+# Debian packages the project needs outside .venv: bubblewrap (the grading sandbox), and for the
+# tests Debian's chromium (the browser tests; never Playwright's own download). Installed when
+# missing and this machine lets us (root, or sudo without a password); otherwise a note says what
+# to install: the browser tests then skip on a workstation and fail under CI, and autograde
+# refuses to run without its sandbox unless told --no-sandbox.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then :; \
+	elif ! command -v apt-get >/dev/null; then echo "note: please install:$$missing"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif sudo -n true 2>/dev/null; then echo "installing Debian's$$missing"; \
+		sudo sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null"; \
+	else echo "note: please run: sudo apt-get install$$missing"; fi
+endef
+
+system-packages:
+	$(call apt_install,bubblewrap)
+
+test-system-packages:
+	$(call apt_install,bubblewrap chromium chromium-driver)
 
 release: install
 	$(PY) -m grader release

@@ -87,6 +87,9 @@ class GuardedExecute(Execute):
                 cell.execution_count = None
             return cell, resources
         watch = self._watch
+        if watch is not None and not watch.armed:
+            self._probe(index, "arm")
+            watch.armed = True
         if watch is not None and cells.is_test(cell):
             self._probe(index)
         try:
@@ -126,11 +129,12 @@ class GuardedExecute(Execute):
         elif all(c.cell_type != "code" for c in self.nb.cells[index + 1:]):
             self._probe(index + 1)
 
-    def _probe(self, before: int) -> None:
-        """Ask the kernel's guard what changed since the kernel started (see
-        grader.kernel_guard); its answer comes through the sandbox's channel."""
+    def _probe(self, before: int, request: str = "report") -> None:
+        """Ask the kernel's guard to take its baseline (``arm``, before the first cell) or what
+        changed since (``report``; see grader.kernel_guard); its answer comes through the
+        sandbox's channel."""
         nonce = secrets.token_hex(12)
-        code = f"__import__({PROBE_MODULE!r}).report({nonce!r})"
+        code = f"__import__({PROBE_MODULE!r}).{request}({nonce!r})"
         try:
             msg_id = self.kc.execute(code, silent=True, store_history=False,
                                      allow_stdin=False)
@@ -199,6 +203,7 @@ class Watch:
         self.findings: dict[str, int] = {}  # finding -> the cell it was first seen before
         self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
         self.problems: list[dict] = []
+        self.armed = False
         self._lock = threading.Condition()
         self._fd = os.open(self.sandbox.channel, os.O_RDONLY | os.O_NONBLOCK)
         self._done = False

@@ -469,7 +469,8 @@ _FINDING = re.compile(
     r"|[\w.]+ was (replaced|deleted)"
     r"|the code or defaults of [\w.]+ were changed"
     r"|[\w. ()']+ was changed"
-    r"|the IPython [\w' ]+ was changed"
+    r"|the IPython [\w.' ]+ was changed"
+    r"|the guard was (armed twice|never armed)"
     r"|the notebook's __builtins__ was replaced)")
 
 

@@ -45,8 +45,13 @@ AUDIT_EVENTS = {
     "sys._current_frames": "read the frames of every thread (sys._current_frames)",
     "cpython.PyInterpreterState_New": "started a subinterpreter",
 }
-# IPython state that changes in every honest run: not compared.
+# State that ipykernel itself replaces on every request: not compared.
+VOLATILE = frozenset({("builtins", "input"), ("getpass", "getpass")})
+VOLATILE_HOOKS = frozenset({"sys.excepthook"})
+# IPython and ipykernel attributes that change in every honest run: not compared.
 VOLATILE_SHELL_ATTRIBUTES = frozenset({
+    "_shell_context", "_logger", "_parent_header_global", "_parent_ident", "_parents",
+    "_execution_count", "_cancel_on_sigint", "_aborting", "control_thread",
     "execution_count", "last_execution_succeeded", "last_execution_result", "_last_traceback",
     "_main_mod_cache", "_orig_sys_module_state", "_orig_sys_modules_main_mod",
     "_orig_sys_modules_main_name", "_reply_content", "_showtraceback", "_last_input_line",
@@ -125,6 +130,8 @@ class Baseline:
                 found.append(f"sys.modules[{name!r}] was replaced")
             current = self.namespaces[name]
             for attr, value in self.attributes[name].items():
+                if (name, attr) in VOLATILE:
+                    continue
                 now = current.get(attr, _MISSING)
                 if now is _MISSING:
                     found.append(f"{name}.{attr} was deleted")
@@ -138,7 +145,7 @@ class Baseline:
             cls = self.attributes.get(module, {}).get(name) or _resolve(dotted)
             found += [f"{dotted}.{attr} {what}" for attr, what in _diff(state, _class_state(cls))]
         found += [f"{hook} was changed" for hook, (before, now) in
-                  _pairs(self.hooks, _hooks()) if before is not now]
+                  _pairs(self.hooks, _hooks()) if before != now and hook not in VOLATILE_HOOKS]
         if self.shell is not None:
             shell, kernel, state = self.shell
             found += [f"the IPython {part} was changed" for part, (before, now)
@@ -189,12 +196,11 @@ def _hooks() -> dict:
     import threading
 
     return {
-        "sys.gettrace()": sys.gettrace(), "sys.getprofile()": sys.getprofile(),
-        "threading's trace hook": getattr(threading, "_trace_hook", None),
-        "threading's profile hook": getattr(threading, "_profile_hook", None),
-        "sys.excepthook": sys.excepthook, "sys.displayhook": sys.displayhook,
-        "sys.meta_path": tuple(sys.meta_path), "sys.path_hooks": tuple(sys.path_hooks),
-        "the import system (builtins.__import__)": sys.modules["builtins"].__import__,
+        "sys.gettrace()": id(sys.gettrace()), "sys.getprofile()": id(sys.getprofile()),
+        "threading's trace hook": id(getattr(threading, "_trace_hook", None)),
+        "threading's profile hook": id(getattr(threading, "_profile_hook", None)),
+        "sys.excepthook": id(sys.excepthook), "sys.displayhook": id(sys.displayhook),
+        "sys.meta_path": _ids(sys.meta_path), "sys.path_hooks": _ids(sys.path_hooks),
     }
 
 
@@ -203,6 +209,8 @@ def _ids(items) -> tuple[int, ...]:
 
 
 def _shell_state(shell, kernel) -> dict:
+    """What a submission could change in IPython and ipykernel to alter how cells run, one entry
+    per thing (compared by identity)."""
     manager = shell.input_transformer_manager
     state = {
         "input transformers": (_ids(shell.input_transformers_cleanup),
@@ -210,22 +218,21 @@ def _shell_state(shell, kernel) -> dict:
                                id(manager), _ids(manager.cleanup_transforms),
                                _ids(manager.line_transforms), _ids(manager.token_transformers)),
         "AST transformers": _ids(shell.ast_transformers),
-        "event callbacks": tuple((event, _ids(callbacks))
-                                 for event, callbacks in sorted(shell.events.callbacks.items())),
         "custom exception handlers": _ids(shell.custom_exceptions),
         "compiler": id(shell.compile),
         "kernel's message handlers": tuple(sorted((k, id(v))
                                                   for k, v in kernel.shell_handlers.items())),
-        "kernel instance methods": tuple(sorted(k for k, v in vars(kernel).items()
-                                                if callable(v) and not isinstance(v, type))),
     }
+    for event, callbacks in shell.events.callbacks.items():
+        state[f"{event} callbacks"] = _ids(callbacks)
     for owner, label in ((shell, "shell"), (kernel, "kernel")):
         for cls in type(owner).__mro__:
             if cls.__module__.startswith(("IPython", "ipykernel")):
-                state[f"{label} class {cls.__name__}"] = tuple(sorted(_class_state(cls).items()))
-    state["shell instance"] = tuple(sorted(
-        (k, id(v)) for k, v in vars(shell).items()
-        if k not in VOLATILE_SHELL_ATTRIBUTES and not k.startswith("_trait")))
+                for attr, value in _class_state(cls).items():
+                    state[f"{label} class {cls.__name__}.{attr}"] = value
+        for attr, value in vars(owner).items():
+            if attr not in VOLATILE_SHELL_ATTRIBUTES and not attr.startswith("_trait"):
+                state[f"{label} attribute {attr}"] = id(value)
     return state
 
 
@@ -245,41 +252,49 @@ def main() -> None:
             pass
 
     from ipykernel.kernelapp import IPKernelApp
-    from tornado.ioloop import IOLoop
 
     app = IPKernelApp.instance()
     app.initialize(sys.argv[1:])
 
-    def arm() -> None:
-        """Runs first on the kernel's event loop, after IPython's own set-up and before any
-        request: the baseline, the probe and the audit hook."""
+    def audit(event: str, args: tuple) -> None:
+        if event not in AUDIT_EVENTS and not event.startswith("ctypes.") and not (
+                event in ("open", "os.listdir") and isinstance(args[0], str)
+                and args[0].startswith((channel_path, "/proc/self/mem", "/proc/self/fd",
+                                        "/dev/fd", "/proc/1/"))):
+            return
+        # While a cell runs IPython has already counted it: its number is one less (ipykernel
+        # replies with execution_count - 1 for the same reason).
+        send({"event": event, "count": app.shell.execution_count - 1})
+
+    baselines: list[Baseline] = []
+
+    def arm(nonce: str) -> None:
+        """The grader's first request, before any cell: the baseline, taken inside a request as
+        every later report is, and the audit hook."""
+        if baselines:
+            send({"probe": str(nonce), "findings": ["the guard was armed twice"]})
+            return
+        import matplotlib.pyplot
+
+        matplotlib.pyplot.switch_backend("agg")  # registers pyplot's IPython hook now, not later
+
         shell = app.shell
-        baseline = Baseline(modules)
-        baseline.take_shell(shell, app.kernel)
-
-        def report(nonce: str) -> None:
-            send({"probe": str(nonce), "findings": baseline.changes()})
-
-        probe = types.ModuleType(PROBE_MODULE)
-        probe.report = report
-        sys.modules[PROBE_MODULE] = probe
-
-        def audit(event: str, args: tuple) -> None:
-            what = AUDIT_EVENTS.get(event)
-            if what is None:
-                if event.startswith("ctypes."):
-                    what = event
-                elif event in ("open", "os.listdir") and isinstance(args[0], str) and \
-                        args[0].startswith((channel_path, "/proc/self/mem", "/proc/self/fd",
-                                            "/dev/fd", "/proc/1/")):
-                    what = event
-                else:
-                    return
-            send({"event": event, "count": shell.execution_count})
-
+        baselines.append(Baseline(modules))
+        baselines[0].take_shell(shell, app.kernel)
         sys.addaudithook(audit)
+        send({"probe": str(nonce), "findings": []})
 
-    IOLoop.current().add_callback(arm)
+    def report(nonce: str) -> None:
+        if not baselines:
+            send({"probe": str(nonce), "findings": ["the guard was never armed"]})
+            return
+        send({"probe": str(nonce), "findings": baselines[0].changes()})
+
+    probe = types.ModuleType(PROBE_MODULE)
+    probe.arm = arm
+    probe.report = report
+    sys.modules[PROBE_MODULE] = probe
+
     app.start()
 
 

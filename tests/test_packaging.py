@@ -63,12 +63,16 @@ def test_makefile_targets_create_the_venv_and_pin_torch():
     assert "-m venv" in text and "pytest" in text and "jupyter lab" in text
 
 
-def test_make_test_runs_the_browser_test_with_debians_chromium():
+def test_make_test_installs_chromium_and_bubblewrap_and_runs_the_browser_test():
     text = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^test:(.*)\n((?:\t.*\n)+)", text, re.M)
-    assert recipe and "chromium" in recipe.group(1), "make test must install chromium first"
+    assert recipe and "test-system-packages" in recipe.group(1), (
+        "make test must install its Debian packages first")
     assert "not browser" not in recipe.group(2), "make test must not deselect the browser test"
-    assert "apt-get install -y -qq \\\n\tchromium chromium-driver" in text
+    packages = re.search(r"^test-system-packages:\n\t\$\(call apt_install,(.*)\)", text, re.M)
+    assert packages and {"chromium", "chromium-driver", "bubblewrap"} <= set(
+        packages.group(1).split())
+    assert re.search(r"^lab:.*\bsystem-packages\b", text, re.M), "make lab installs bubblewrap"
     commands = [line for line in (text + (ROOT / ".ci" / "run").read_text()).splitlines()
                 if not line.lstrip().startswith("#")]
     assert not any("playwright install" in line for line in commands)
