@@ -30,7 +30,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Dict, Integer, Unicode
 
 from . import cells
 from .kernel_guard import PROBE_MODULE
@@ -60,6 +60,10 @@ class GuardedExecute(Execute):
 
     sandbox_directory = Unicode(
         "", help="The job's sandbox directory (grader.sandbox), or empty when not sandboxed.",
+    ).tag(config=True)
+
+    module_names = Dict(
+        help="Names the locked cells bind to modules (np -> numpy): each report checks them.",
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -134,7 +138,8 @@ class GuardedExecute(Execute):
         changed since (``report``; see grader.kernel_guard); its answer comes through the
         sandbox's channel."""
         nonce = secrets.token_hex(12)
-        code = f"__import__({PROBE_MODULE!r}).{request}({nonce!r})"
+        names = dict(self.module_names) if request == "report" else {}
+        code = f"__import__({PROBE_MODULE!r}).{request}({nonce!r}, {names!r})"
         try:
             msg_id = self.kc.execute(code, silent=True, store_history=False,
                                      allow_stdin=False)

@@ -1,26 +1,33 @@
-"""Feedback for students: one HTML file per student and assignment, without the hidden tests.
+"""Feedback for students: one HTML file per student and assignment, that cannot carry the hidden
+tests by construction.
 
-nbgrader's ``generate_feedback`` renders the autograded notebook, in which every hidden test was
-restored for grading, so its HTML shows the hidden test code and, in tracebacks, the very assert
-line that failed (nbgrader issues #917 and #1363). Here the notebook passes through
-:class:`HideHiddenTests` first:
+nbgrader's ``generate_feedback`` renders the autograded notebook: every hidden test was restored
+for grading, so its HTML shows the hidden test code and, in tracebacks, the very assert line that
+failed (nbgrader issues #917 and #1363); and every output the grading kernel produced, which a
+submission can fill with anything it read while the hidden tests ran (their source through
+frames or ``linecache``, ``In``). Cleaning those outputs is a race against the submission's
+ingenuity; here nothing the grading kernel printed reaches the page. :class:`StudentView` builds
+the page from
 
-- a test cell with a hidden part shows only its visible part; an error raised while its hidden
-  part ran is reduced to one line naming the exception (an ``AssertionError``'s message is
-  withheld too, since hidden checks may spell out their expected values); its printed output is
-  withheld;
-- in every other cell, traceback lines that repeat a hidden-test line are removed.
-
-A first cell states the grader's verdict (flagged issues included), so a student learns why a
-test they deleted was graded anyway.
+- the cells' sources, hidden tests removed (``### BEGIN/END HIDDEN TESTS``);
+- the outputs the student's own notebook held when it was handed in (the student ran it, without
+  the hidden tests), matched cell by cell;
+- the points of each test, from the gradebook (numbers the grader stored);
+- for each test that lost points, what to check: the ``hint=`` texts of that exercise's visible
+  tests, read from the released notebook (instructor-written, already public);
+- a first cell with the grader's verdict (flagged issues included), so a student learns why a test
+  they deleted was graded anyway.
 """
 
 from __future__ import annotations
 
-import re
+import ast
+import json
+from pathlib import Path
 
+import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbformat.v4 import new_markdown_cell, new_output
+from nbformat.v4 import new_markdown_cell
 from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
@@ -32,71 +39,91 @@ from .gradebook import Record, records
 from .layout import Course
 from .verdict import HAS_GRADES
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-WITHHELD = "(the hidden tests' output is not shown)"
 
-
-def _normal(line: str) -> str:
-    return " ".join(_ANSI.sub("", line).split())
-
-
-def secret_lines(sources: list[str], visible: list[str]) -> set[str]:
-    """Normalised hidden-test lines that appear in no visible source (and say something)."""
-    shown = {_normal(line) for text in visible for line in text.split("\n")}
-    found = set()
-    for source in sources:
-        for line in cells.hidden_lines(source):
-            normal = _normal(line)
-            if len(normal) >= 4 and normal not in shown:
-                found.add(normal)
+def hints(source: str) -> list[str]:
+    """The ``hint=`` strings of the checks a (visible) test cell calls."""
+    tree = cells.parse_cell(source)
+    found = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "hint" and isinstance(keyword.value, ast.Constant) \
+                        and isinstance(keyword.value.value, str):
+                    found.append(keyword.value.value)
     return found
 
 
-def scrub_traceback(traceback: list[str], secrets: set[str]) -> list[str]:
-    """Traceback entries without the lines that repeat a hidden-test line."""
-    cleaned = []
-    for entry in traceback:
-        kept = [line for line in entry.split("\n")
-                if not any(secret in _normal(line) for secret in secrets)]
-        if any(_ANSI.sub("", line).strip() for line in kept):
-            cleaned.append("\n".join(kept))
-    return cleaned
+def handed_in(directory: Path, notebook: str) -> nbformat.NotebookNode | None:
+    """The student's notebook as handed in (under any name, if it is the only one), or None."""
+    path = directory / f"{notebook}.ipynb"
+    if not path.is_file():
+        found = sorted(directory.glob("*.ipynb"))
+        path = found[0] if len(found) == 1 else None
+    if path is None:
+        return None
+    try:
+        return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, nbformat.ValidationError,
+            KeyError, TypeError, AttributeError):
+        return None
 
 
-def hide(nb, sources: list[str], visible: list[str]) -> None:
-    """Apply the rules of the module docstring to ``nb`` in place."""
-    secrets = secret_lines(sources, visible)
+def _key(cell) -> str:
+    return cells.grade_id(cell) or f"id:{cell.get('id')}"
+
+
+def student_view(nb, own: nbformat.NotebookNode | None, scores: dict[str, tuple[float, float]],
+                 release: nbformat.NotebookNode) -> None:
+    """Rebuild ``nb`` (the autograded notebook) in place as the module docstring says.
+    ``scores``: grade cell -> (points, max points)."""
+    outputs = {}
+    for cell in own.cells if own is not None else ():
+        if cell.get("cell_type") == "code":
+            outputs.setdefault(_key(cell), (cell.get("outputs", []), cell.get("execution_count")))
+    advice = {}
+    for exercise in cells.exercises(release):
+        sources = {cells.grade_id(c): c.source for c in release.cells}
+        advice[exercise.name] = [h for test in exercise.tests for h in hints(sources.get(test, ""))]
+    test_exercise = {test: e.name for e in cells.exercises(release) for test in e.tests}
+    rebuilt = []
     for cell in nb.cells:
         if cells.has_hidden_tests(cell.source):
             cell.source = cells.strip_hidden_tests(cell.source)
-            if cell.cell_type != "code":
-                continue
-            outputs = []
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    message = ("a hidden test failed" if output.ename == "AssertionError"
-                               else output.evalue)
-                    outputs.append(new_output("error", ename=output.ename, evalue=message,
-                                              traceback=[f"{output.ename}: {message}"]))
-                elif output.output_type == "stream" and not outputs:
-                    outputs.append(new_output("stream", name="stdout", text=WITHHELD + "\n"))
-            cell.outputs = outputs
-        elif cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = scrub_traceback(output.traceback, secrets)
+        rebuilt.append(cell)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = outputs.get(_key(cell), ([], None))
+        name = cells.grade_id(cell)
+        if name in scores and cells.is_test(cell):
+            got, most = scores[name]
+            if got is not None and got < most:
+                rebuilt.append(_lost_points(test_exercise.get(name, name), got, most,
+                                            advice.get(test_exercise.get(name), [])))
+    nb.cells = rebuilt
 
 
-class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback preprocessor: hide hidden tests (see the module docstring)."""
+def _lost_points(exercise: str, got: float, most: float, advice: list[str]):
+    lines = [f"**{exercise}: this test earned {got:g} of {most:g} points.**"]
+    if advice:
+        lines += ["", "What to check (from the exercise's visible tests):", ""]
+        lines += [f"- {text}" for text in dict.fromkeys(advice)]
+    return new_markdown_cell("\n".join(lines))
+
+
+class StudentView(NbGraderPreprocessor):
+    """Feedback preprocessor: the page built only from what the grader controls (see the module
+    docstring)."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gradebook:
-            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            sources = [c.source or "" for c in notebook.source_cells]
-        visible = [cells.strip_hidden_tests(s) for s in sources]
-        hide(nb, sources, visible)
+            graded = gradebook.find_submission_notebook(info["notebook"], info["assignment"],
+                                                        info["student"])
+            scores = {g.name: (g.score, g.max_score) for g in graded.grades}
+        own = handed_in(Path(resources["grader_submitted"]), info["notebook"])
+        release = nbformat.read(str(Path(resources["grader_release"]) / f"{info['notebook']}.ipynb"),
+                                as_version=4)
+        student_view(nb, own, scores, release)
         verdict = resources.get("grader_verdict")
         if verdict:
             nb.cells.insert(0, new_markdown_cell(verdict))
@@ -139,10 +166,11 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
     config = course.config()
     config.CourseDirectory.student_id = student
     config.CourseDirectory.assignment_id = assignment
-    config.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades,
-                                             CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [StudentView, GetGrades, CSSHTMLHeaderPreprocessor]
     converter = _Feedback(coursedir=CourseDirectory(config=config), config=config,
-                          verdict=verdict_text(record))
+                          verdict=verdict_text(record),
+                          submitted=course.submission_dir(student, assignment),
+                          release=course.release / assignment)
     converter.force = True
     outcome = capture_log(converter)
     if not outcome["success"]:
@@ -152,13 +180,15 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
 
 
 class _Feedback(GenerateFeedback):
-    """GenerateFeedback that hands the grader's verdict to :class:`HideHiddenTests`."""
+    """GenerateFeedback that hands :class:`StudentView` the grader's verdict and where the
+    student's own notebook and the release are."""
 
-    def __init__(self, verdict: str | None = None, **kwargs):
+    def __init__(self, verdict: str | None, submitted: Path, release: Path, **kwargs):
         super().__init__(**kwargs)
-        self._verdict = verdict
+        self._extra = {"grader_verdict": verdict, "grader_submitted": str(submitted),
+                       "grader_release": str(release)}
 
     def init_single_notebook_resources(self, notebook_filename):
         resources = super().init_single_notebook_resources(notebook_filename)
-        resources["grader_verdict"] = self._verdict
+        resources.update(self._extra)
         return resources

@@ -127,6 +127,11 @@ def repair(nb: nbformat.NotebookNode, reference: Reference
         seen.add(name)
         ref = reference.cells.get(name)
         if ref is None:
+            # nbgrader would stop at a cell the gradebook does not know: it loses its role.
+            del cell.metadata["nbgrader"]
+            issues.append(Issue("tampered", f"a cell claims to be '{name}', which the "
+                                "assignment does not have; it is graded as an ordinary cell",
+                                flag=True))
             continue
         changes = _restore_metadata(cell, ref)
         if ref.locked and cell.source.strip() != ref.released_source.strip():
@@ -471,6 +476,7 @@ _FINDING = re.compile(
     r"|[\w. ()']+ was changed"
     r"|the IPython [\w.' ]+ was changed"
     r"|the guard was (armed twice|never armed)"
+    r"|the notebook's name \w+ no longer refers to [\w.]+"
     r"|the notebook's __builtins__ was replaced)")
 
 
@@ -482,19 +488,27 @@ def _event_text(event: str) -> str | None:
     if event.startswith("ctypes."):
         return "used ctypes to reach into the interpreter's memory"
     if event in ("open", "os.listdir"):
-        return "opened the grader's channel or the kernel's file descriptors"
+        return "opened the grader's channel or the process's memory"
     return None
 
 
-def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> list[Issue]:
+def module_names(reference: Reference) -> dict[str, str]:
+    """Names the locked cells bind to modules by importing them (``np`` -> ``numpy``, ``checks``
+    -> ``course_utils.checks``): the kernel's guard checks they still refer to those modules."""
+    trees = [cells.parse_cell(ref.source) for ref in reference.cells.values() if ref.locked]
+    return _aliases([t for t in trees if t is not None])
+
+
+def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> tuple[list[Issue], int | None]:
     """Issues from what the sandboxed kernel's guard reported while the notebook ran (see
-    grader.execution.Watch): tampering found at run time, a limit reached, a probe unanswered."""
+    grader.execution.Watch): tampering found at run time, a limit reached, a probe unanswered;
+    and the index of the first cell that ran in an altered kernel (None when none did)."""
     import json
     from pathlib import Path
 
     path = Path(findings_path)
     if not path.exists():
-        return [Issue("tampered", "the grader's record of the kernel is missing", flag=True)]
+        return [Issue("tampered", "the grader's record of the kernel is missing", flag=True)], 0
     found = json.loads(path.read_text())
     by_count = {c.get("execution_count"): i for i, c in enumerate(nb.cells)
                 if c.cell_type == "code" and c.get("execution_count") is not None}
@@ -505,6 +519,7 @@ def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> list[Issue]:
         return "the end of the notebook"
 
     issues = []
+    altered: list[int] = []
     by_cell: dict[int, list[str]] = {}
     for finding, before in found["findings"].items():
         if _FINDING.fullmatch(finding):
@@ -512,11 +527,13 @@ def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> list[Issue]:
         else:
             by_cell.setdefault(before, []).append("something the grader cannot describe")
     for before, what in sorted(by_cell.items()):
+        altered.append(before)
         issues.append(Issue("tampered", f"before {label(before)}, the kernel's state differed "
                             f"from its start: {'; '.join(sorted(set(what)))}", flag=True))
     for event, count in sorted(found["events"].items(), key=lambda item: str(item[1])):
         text = _event_text(event)
         if text:
+            altered.append(by_count.get(count, 0))
             where = label(by_count[count]) if count in by_count else "a cell"
             issues.append(Issue("tampered", f"code run in {where} {text}", flag=True))
     for problem in found["problems"]:
@@ -524,7 +541,21 @@ def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> list[Issue]:
             issues.append(Issue("limit", f"{problem['limit']} in {label(problem['cell'])}; "
                                 "the kernel was stopped there", flag=True))
         elif problem["kind"] == "probe":
+            altered.append(problem["cell"])
             issues.append(Issue("tampered", f"the grader's check before {label(problem['cell'])}"
                                 " got no answer: code in the notebook intercepts or alters what "
                                 "the kernel runs", flag=True))
-    return issues
+    return issues, min(altered) if altered else None
+
+
+def zero_tests_after(nb: nbformat.NotebookNode, first: int, scores: dict) -> Issue | None:
+    """Test cells from index ``first`` on ran in an altered kernel: their points cannot be
+    trusted and become 0 in ``scores`` (grade cell -> points) until a person looks."""
+    zeroed = [cells.grade_id(c) for c in nb.cells[first:]
+              if cells.is_test(c) and (scores.get(cells.grade_id(c)) or 0) > 0]
+    for name in zeroed:
+        scores[name] = 0.0
+    if not zeroed:
+        return None
+    return Issue("tampered", f"{len(zeroed)} test cells that ran in the altered kernel score 0 "
+                 f"until your instructor has looked: {', '.join(zeroed)}", flag=True)

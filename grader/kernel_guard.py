@@ -10,7 +10,7 @@ It runs inside the sandbox (see :mod:`grader.sandbox`) as a plain script: it mus
    hooks and methods, the kernel's handlers);
 3. installs an audit hook (which no Python code can remove) that reports, as they happen, the
    low-level routes to tampering: tracing and profiling hooks, ctypes, the garbage collector's
-   object lists, another audit hook, opening the grader's channel;
+   object lists, another audit hook, opening the grader's channel or the process's memory;
 
 then starts the IPython kernel. The grader asks for a :func:`report` before every test cell and at
 the end: what changed since the start, whatever route changed it. Reports and audit events travel
@@ -123,7 +123,7 @@ class Baseline:
     def take_shell(self, shell, kernel) -> None:
         self.shell = (shell, kernel, _shell_state(shell, kernel))
 
-    def changes(self) -> list[str]:
+    def changes(self, names: dict[str, str]) -> list[str]:
         found = []
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
@@ -153,6 +153,10 @@ class Baseline:
             if shell.user_ns.get("__builtins__", sys.modules["builtins"]) not in (
                     sys.modules["builtins"], sys.modules["builtins"].__dict__):
                 found.append("the notebook's __builtins__ was replaced")
+            for name, dotted in sorted(names.items()):
+                module = self.modules.get(dotted)
+                if module is not None and shell.user_ns.get(name, module) is not module:
+                    found.append(f"the notebook's name {name} no longer refers to {dotted}")
         return found
 
 
@@ -259,8 +263,7 @@ def main() -> None:
     def audit(event: str, args: tuple) -> None:
         if event not in AUDIT_EVENTS and not event.startswith("ctypes.") and not (
                 event in ("open", "os.listdir") and isinstance(args[0], str)
-                and args[0].startswith((channel_path, "/proc/self/mem", "/proc/self/fd",
-                                        "/dev/fd", "/proc/1/"))):
+                and args[0].startswith((channel_path, "/proc/self/mem"))):
             return
         # While a cell runs IPython has already counted it: its number is one less (ipykernel
         # replies with execution_count - 1 for the same reason).
@@ -268,7 +271,7 @@ def main() -> None:
 
     baselines: list[Baseline] = []
 
-    def arm(nonce: str) -> None:
+    def arm(nonce: str, names: dict | None = None) -> None:
         """The grader's first request, before any cell: the baseline, taken inside a request as
         every later report is, and the audit hook."""
         if baselines:
@@ -284,11 +287,11 @@ def main() -> None:
         sys.addaudithook(audit)
         send({"probe": str(nonce), "findings": []})
 
-    def report(nonce: str) -> None:
+    def report(nonce: str, names: dict | None = None) -> None:
         if not baselines:
             send({"probe": str(nonce), "findings": ["the guard was never armed"]})
             return
-        send({"probe": str(nonce), "findings": baselines[0].changes()})
+        send({"probe": str(nonce), "findings": baselines[0].changes(dict(names or {}))})
 
     probe = types.ModuleType(PROBE_MODULE)
     probe.arm = arm

@@ -197,11 +197,10 @@ def grade(job: Job) -> Result:
         result.issues = issues
         return result
 
+    executed = {}
     for name in placed:
-        executed = nbformat.reads((out_dir / f"{name}.ipynb").read_text(), as_version=4)
-        issues += inspection.execution_issues(executed, job.timeout or _timeout(job))
-        if sandbox is not None:
-            issues += inspection.sandbox_issues(executed, sandbox.directory / "findings.json")
+        executed[name] = nbformat.reads((out_dir / f"{name}.ipynb").read_text(), as_version=4)
+        issues += inspection.execution_issues(executed[name], job.timeout or _timeout(job))
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
         result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
@@ -210,6 +209,15 @@ def grade(job: Job) -> Result:
                 scores={g.name: g.auto_score for g in notebook.grades},
                 comments={c.name: c.auto_comment for c in notebook.comments},
                 late_penalty=notebook.late_submission_penalty)
+    if sandbox is not None:
+        for name in placed:  # one notebook per assignment in this course: one findings file
+            found, altered = inspection.sandbox_issues(executed[name],
+                                                       sandbox.directory / "findings.json")
+            issues += found
+            if altered is not None and name in result.notebooks:
+                zeroed = inspection.zero_tests_after(executed[name], altered,
+                                                     result.notebooks[name].scores)
+                issues += [zeroed] if zeroed else []
     result.issues = issues
     result.status = status_of(issues)
     result.autograded = str(out_dir)
@@ -305,6 +313,9 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
     if sandbox is not None:
         sandbox.kernel_config(config)
         config.GuardedExecute.sandbox_directory = str(sandbox.directory)
+        config.GuardedExecute.module_names = {
+            name: dotted for reference in job.references.values()
+            for name, dotted in inspection.module_names(reference).items()}
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]

@@ -41,11 +41,9 @@ A = "01_tanh_derivatives"
 CELL_TIMEOUT = 20  # seconds; dave's endless cell waits this long once
 
 ISOLATION_PROBE = """import os
-_here = os.getcwd()
-_course = os.path.abspath(os.path.join(_here, "..", "..", "..", ".."))
-print("WORKDIR", _here)
-print("LISTING", sorted(os.listdir(_here)))
-print("TREE", sorted({n for _, ds, fs in os.walk(_course) for n in ds + fs}))
+print("WORKDIR", os.getcwd())
+print("LISTING", sorted(os.listdir(".")))
+print("VISIBLE", [p for p in {paths!r} if os.path.exists(p)])
 """
 
 ENDLESS_ON_FIRST_CALL = """import time
@@ -104,13 +102,15 @@ def write(nb, path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
-def corpus(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+def corpus(release: nbformat.NotebookNode, root: Path) -> dict[str, nbformat.NotebookNode]:
     """Whole notebooks, by student."""
     def filled(answers=None):
         return harness.filled_release(A, answers or {}, release=release)
 
     alice = filled()
-    alice.cells.append(nbformat.v4.new_code_cell(ISOLATION_PROBE))
+    secret = [str(root), str(root / "solutions"), str(root / "grader" / "gradebook.db"),
+              str(harness.ROOT / "solutions"), str(harness.ROOT / "grader")]
+    alice.cells.append(nbformat.v4.new_code_cell(ISOLATION_PROBE.format(paths=secret)))
     ivan = filled({"tanh_derivative": "def tanh_derivative(x):\n    return 1 - x**2\n"})
     for cell in ivan.cells:
         if cells.grade_id(cell) == "test_tanh_derivative_visible":
@@ -183,7 +183,7 @@ def flow(tmp_path_factory):
     (root / "grader").mkdir()
     outputs = {"release": run("release", "--root", root)}
     release = harness.read(root / "notebooks" / A / f"{A}.ipynb")
-    notebooks = corpus(release)
+    notebooks = corpus(release, root)
 
     exports = tmp_path_factory.mktemp("exports")
     build_zip(notebooks, exports / "export.zip")
@@ -410,7 +410,9 @@ def test_monkeypatching_is_flagged_for_review(flow):
     for patched in ("replaces numpy.allclose", "replaces builtins.abs",
                     "replaces course_utils.checks.check_close", "imports builtins"):
         assert patched in text, text
-    assert all(i.kind == "review" for i in verdict.issues)
+    # Read in the code (review) and found in the kernel at run time (tampered).
+    assert {i.kind for i in verdict.issues} == {"review", "tampered"}, text
+    assert "numpy.allclose was replaced" in text and "builtins.abs was replaced" in text
 
 
 def test_each_submission_runs_alone_without_solutions_or_gradebook(flow):
@@ -419,9 +421,7 @@ def test_each_submission_runs_alone_without_solutions_or_gradebook(flow):
     workdir = re.search(r"WORKDIR (.*)", printed).group(1)
     assert not workdir.startswith(str(flow["root"])), workdir
     assert re.search(r"LISTING \['01_tanh_derivatives.ipynb'\]", printed), printed
-    tree = re.search(r"TREE (.*)", printed).group(1)
-    for forbidden in ("solutions", "gradebook.db", "notebooks"):
-        assert f"'{forbidden}'" not in tree, tree
+    assert "VISIBLE []" in printed, printed
 
 
 # ----------------------------------------------------------------------------- report

@@ -18,7 +18,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 from grader import cells, inspection
 from grader.collect import DEFAULT_PATTERN, collect
 from grader.execution import MAX_CELL_OUTPUT_CHARS, GuardedExecute
-from grader.feedback import hide, scrub_traceback, secret_lines
+from grader.feedback import hints, student_view
 from grader.layout import Course
 from tests import harness
 
@@ -257,33 +257,31 @@ def test_output_that_decides_the_grade_is_never_dropped():
 # ----------------------------------------------------------------------------- feedback
 
 
-def test_feedback_hides_hidden_tests_and_their_traceback_lines(source):
-    nb = copy.deepcopy(source)
-    hidden = next(c for c in nb.cells if cells.grade_id(c) == "test_tanh_derivative_hidden")
-    sources = [c.source for c in source.cells]
-    secrets = secret_lines(sources, [cells.strip_hidden_tests(s) for s in sources])
-    secret = next(line for line in cells.hidden_lines(hidden.source)
-                  if " ".join(line.split()) in secrets and "check" in line)
-    hidden.outputs = [new_output("stream", name="stdout", text="hidden data 1 2 3\n"),
-                      new_output("error", ename="AssertionError", evalue="expected 0.42",
-                                 traceback=["Traceback", f"----> 3 {secret}",
-                                            "AssertionError: expected 0.42"])]
-    other = next(c for c in nb.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
-    other.outputs = [new_output("error", ename="NameError", evalue="x",
-                                traceback=[f"Cell In[7]\n----> 3 {secret}\n      4 ok = 1",
-                                           "NameError: x"])]
-    hide(nb, sources, [cells.strip_hidden_tests(s) for s in sources])
-    assert "BEGIN HIDDEN" not in hidden.source
-    assert [o.output_type for o in hidden.outputs] == ["stream", "error"]
-    assert "hidden data" not in hidden.outputs[0].text
-    assert hidden.outputs[1].evalue == "a hidden test failed"
-    assert secret.strip() not in "\n".join(hidden.outputs[1].traceback)
-    assert other.outputs[0].traceback == ["Cell In[7]\n      4 ok = 1", "NameError: x"]
+def test_feedback_holds_only_the_students_own_outputs_and_no_hidden_test(source):
+    """Nothing the grading kernel printed reaches the page: outputs come from the notebook as
+    handed in, test cells lose their hidden part, a lost test gets the visible hints."""
+    release = harness.read(harness.release_path(A))
+    graded = copy.deepcopy(source)
+    hidden = next(c for c in graded.cells if cells.grade_id(c) == "test_tanh_derivative_hidden")
+    secret = next(line for line in cells.hidden_lines(hidden.source) if len(line.strip()) > 20)
+    hidden.outputs = [new_output("stream", name="stdout", text=f"leaked: {secret}\n")]
+    own = copy.deepcopy(release)
+    visible = next(c for c in own.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
+    visible.outputs = [new_output("stream", name="stdout", text="my own run\n")]
+    scores = {"test_tanh_derivative_visible": (0.0, 1.0), "test_tanh_derivative_hidden": (0, 2)}
+    student_view(graded, own, scores, release)
+    text = nbformat.writes(graded)
+    assert "BEGIN HIDDEN" not in text and secret.strip() not in text and "leaked" not in text
+    shown = next(c for c in graded.cells if cells.grade_id(c) == "test_tanh_derivative_visible")
+    assert shown.outputs[0].text == "my own run\n"
+    notes = [c.source for c in graded.cells if c.cell_type == "markdown"
+             and "this test earned" in c.source]
+    assert len(notes) == 2 and "tanh'(x) = 1 - tanh(x)**2" in notes[0]
 
 
-def test_scrub_keeps_a_traceback_without_secrets():
-    traceback = ["\x1b[0;31mValueError\x1b[0m", "line one\nline two"]
-    assert scrub_traceback(traceback, {"assert secret()"}) == traceback
+def test_hints_are_read_from_the_checks_a_test_calls():
+    code = 'checks.check_close(a, b, name="f", hint="first " "part")\nx = 1\nf(hint=2)\n'
+    assert hints(code) == ["first part"]
 
 
 # ----------------------------------------------------------------------------- collect
