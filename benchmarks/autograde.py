@@ -1,22 +1,26 @@
-"""Autograde throughput: plain sequential nbgrader vs ``grader autograde --jobs 2``.
+"""Autograde throughput: plain sequential nbgrader vs ``grader autograde --jobs 2``, with and
+without its sandbox.
 
     .venv/bin/python -m benchmarks.autograde [--submissions 24] [--jobs 2] [--rounds 1]
 
 Generates SUBMISSIONS notebooks of 01_tanh_derivatives (each exercise answered correctly or with
-one of the classic wrong answers of tests/answers, at random), then grades the same set three
+one of the classic wrong answers of tests/answers, at random), then grades the same set four
 ways, one after the other, in fresh temporary copies of the course:
 
 1. ``nbgrader autograde`` (one process, one submission after the other), as nbgrader ships;
-2. ``python -m grader autograde --jobs JOBS`` (one worker process per submission);
-3. bare execution of the same notebooks with their hidden tests restored (what nbgrader
+2. ``python -m grader autograde --jobs JOBS`` (one worker process per submission, each kernel in
+   the bubblewrap sandbox);
+3. the same with ``--no-sandbox``;
+4. bare execution of the same notebooks with their hidden tests restored (what nbgrader
    executes) with nbclient, JOBS notebooks at a time (a process of its own that forks JOBS
    executors): the cost of running the code and nothing else.
 
-It prints the wall times, the speed-up of (2) over (1) (target: >= 1.7x on 2 cores) and the
-per-submission overhead of (2) over (3) at the same parallelism (target: <= 20%), and checks
-that (1) and (2) gave every cell the same score. On a machine shared with other work the
+It prints the wall times, the speed-up of (2) over (1) (target: >= 1.7x on 2 cores), the cost
+of the sandbox, (2) over (3) per submission (target: <= 10%), and the per-submission overhead of
+(3) over (4) at the same parallelism (target: <= 20%), and checks that (1), (2) and (3) gave
+every cell the same score. On a machine shared with other work the
 timings drift with its load (printed before each step): ``--rounds 3`` grades the submissions
-in three batches, each with the three methods in rotating order, so that drift hits all three.
+in three batches, each with the four methods in rotating order, so that drift hits all three.
 """
 
 from __future__ import annotations
@@ -151,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         submissions = generate(n, release)
         ours = Course(scratch / "ours")
         shutil.copytree(plain.root, ours.root)
+        unsandboxed = Course(scratch / "unsandboxed")
+        shutil.copytree(plain.root, unsandboxed.root)
         sources = locked_sources(plain)
         students = sorted(submissions)
         batches = [students[r * n // rounds:(r + 1) * n // rounds] for r in range(rounds)]
@@ -159,11 +165,14 @@ def main(argv: list[str] | None = None) -> int:
             submit(plain, {s: submissions[s] for s in batch})
             course.nbgrader("autograde", ASSIGNMENT, root=plain.root, check=False)
 
-        def run_grader(batch):
-            submit(ours, {s: submissions[s] for s in batch})
-            subprocess.run([sys.executable, "-m", "grader", "autograde", "--root",
-                            str(ours.root), "--jobs", str(jobs), "--no-progress"],
-                           check=False, cwd=course.REPO_ROOT, stdout=subprocess.DEVNULL)
+        def grader(target: Course, *flags: str):
+            def run(batch):
+                submit(target, {s: submissions[s] for s in batch})
+                subprocess.run([sys.executable, "-m", "grader", "autograde", "--root",
+                                str(target.root), "--jobs", str(jobs), "--no-progress", *flags],
+                               check=False, cwd=course.REPO_ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            return run
 
         def run_bare(batch):
             folder = scratch / "bare" / f"{batch[0]}"
@@ -177,11 +186,14 @@ def main(argv: list[str] | None = None) -> int:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         methods = [("nbgrader autograde (sequential)", run_nbgrader),
-                   (f"grader autograde --jobs {jobs}", run_grader),
+                   (f"grader autograde --jobs {jobs}", grader(ours)),
+                   (f"grader autograde --jobs {jobs} --no-sandbox",
+                    grader(unsandboxed, "--no-sandbox")),
                    (f"bare nbclient ({jobs} at a time)", run_bare)]
         wall = {label: 0.0 for label, _ in methods}
         for index, batch in enumerate(batches):
-            for label, method in methods[index % 3:] + methods[:index % 3]:
+            turn = index % len(methods)
+            for label, method in methods[turn:] + methods[:turn]:
                 print(f"round {index + 1}: {label}, {len(batch)} submissions ... ({load()})",
                       flush=True)
                 started = time.perf_counter()
@@ -189,17 +201,20 @@ def main(argv: list[str] | None = None) -> int:
                 wall[label] += time.perf_counter() - started
 
         graded = len(list(plain.autograded.glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")))
-        same = scores(plain) == scores(ours)
-        sequential, parallel, baseline = wall.values()
+        same = scores(plain) == scores(ours) == scores(unsandboxed)
+        sequential, parallel, without, baseline = wall.values()
         print()
         print(f"{'':40}{'wall s':>9}{'s / submission':>16}")
         for label, seconds in wall.items():
             print(f"{label:40}{seconds:>9.1f}{seconds / n:>16.2f}")
         print()
         print(f"speed-up over sequential nbgrader: {sequential / parallel:.2f}x  (target >= 1.7x)")
-        overhead = (parallel - baseline) / baseline
+        print(f"cost of the sandbox:               {100 * (parallel - without) / without:+.0f}%  "
+              f"({(parallel - without) / n:+.2f} s per submission; target <= 10%)")
+        overhead = (without - baseline) / baseline
         print(f"overhead over bare execution:      {100 * overhead:+.0f}%  "
-              f"({(parallel - baseline) / n:+.2f} s per submission; target <= 20%)")
+              f"({(without - baseline) / n:+.2f} s per submission, unsandboxed; "
+              "target <= 20%)")
         print(f"graded {graded} of {n} with nbgrader; identical scores per cell: "
               f"{'yes' if same else 'NO'}")
         print(f"({load()} at the end)")

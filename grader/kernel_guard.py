@@ -135,7 +135,7 @@ class Baseline:
                 now = current.get(attr, _MISSING)
                 if now is _MISSING:
                     found.append(f"{name}.{attr} was deleted")
-                elif now is not value:
+                elif now is not value and not _wrapped_by_torch(now, value):
                     found.append(f"{name}.{attr} was replaced")
         for (name, attr), state in self.code.items():
             if _function_state(self.attributes[name][attr]) != state:
@@ -161,6 +161,18 @@ class Baseline:
 
 
 _MISSING = object()
+
+
+def _wrapped_by_torch(now, original) -> bool:
+    """torch wraps some of its own functions when a part of it loads later (``torch._dynamo``
+    wraps ``torch.manual_seed`` with ``torch._disable_dynamo``): the original, unchanged, inside
+    a wrapper whose code lies in torch's own (read-only) package."""
+    code = getattr(now, "__code__", None)
+    torch = sys.modules.get("torch")
+    if getattr(now, "__wrapped__", None) is not original or code is None or torch is None:
+        return False
+    package = os.path.dirname(os.path.realpath(torch.__file__))
+    return os.path.realpath(code.co_filename).startswith(package + os.sep)
 
 
 def _resolve(dotted: str):
@@ -235,7 +247,9 @@ def _shell_state(shell, kernel) -> dict:
                 for attr, value in _class_state(cls).items():
                     state[f"{label} class {cls.__name__}.{attr}"] = value
         for attr, value in vars(owner).items():
-            if attr not in VOLATILE_SHELL_ATTRIBUTES and not attr.startswith("_trait"):
+            # Methods and hooks set on the instance; data attributes change with every request.
+            if callable(value) and attr not in VOLATILE_SHELL_ATTRIBUTES \
+                    and not attr.startswith("_trait"):
                 state[f"{label} attribute {attr}"] = id(value)
     return state
 

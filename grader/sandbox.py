@@ -157,8 +157,11 @@ class Sandbox:
         shutil.copyfile(kernel_guard.__file__, self.guard / "kernel_guard.py")
         os.mkfifo(self.channel, 0o600)
         self._make_cgroups()
+        # interrupt_mode "message": a timed-out cell is interrupted through the kernel's control
+        # channel; a signal would reach only bwrap outside the sandbox.
         spec = {"argv": self._argv(files, environment), "display_name": "Python 3 (sandbox)",
-                "language": "python", "metadata": {"debugger": False}}
+                "language": "python", "interrupt_mode": "message",
+                "metadata": {"debugger": False}}
         (self.directory / "kernels" / KERNEL_NAME / "kernel.json").write_text(json.dumps(spec))
         state = {"limits": self.limits.__dict__, "cgroups": [str(c) for c in self.cgroups],
                  "version": self.version}

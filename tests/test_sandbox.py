@@ -65,23 +65,27 @@ def wrong_unless(found: str) -> str:
 ATTACKS = {
     # ---- reading instructor material
     "reader": wrong_unless(
-        "import glob, os\n"
-        "_roots = set()\n"
+        "import glob, json, os\n"
+        "_paths = {{COURSE_ROOT!r}}\n"
         "for _pid in os.listdir('/proc'):\n"
         "    try:\n"
         "        _cmd = open(f'/proc/{_pid}/cmdline', 'rb').read().split(b'\\0')\n"
         "    except OSError:\n"
         "        continue\n"
-        "    _roots.update(a.decode() for a in _cmd if a.startswith(b'/'))\n"
-        "_roots.add({COURSE_ROOT!r})\n"
-        "for _root in _roots:\n"
-        "    for _path in glob.glob(_root + '/**/solutions/**/*.ipynb', recursive=True):\n"
-        "        import json\n"
-        "        for _c in json.load(open(_path))['cells']:\n"
-        "            if 'def tanh_derivative' in ''.join(_c['source']):\n"
-        "                exec(''.join(_c['source']).replace('### BEGIN SOLUTION', ''))\n"
-        "_dbs = glob.glob('/tmp/**/*.db', recursive=True) + glob.glob('/**/gradebook.db')\n"
-        "print('FOUND', sorted(_roots), _dbs)\n"),
+        "    _paths.update(a.decode() for a in _cmd if a.startswith(b'/'))\n"
+        "_found = []\n"
+        "for _path in sorted(_paths):\n"
+        "    while _path not in ('/', ''):\n"
+        "        for _name in ('solutions', 'grader/gradebook.db', 'gradebook.db', "
+        "'template-01_tanh_derivatives.db'):\n"
+        "            if os.path.exists(os.path.join(_path, _name)):\n"
+        "                _found.append(os.path.join(_path, _name))\n"
+        "        _path = os.path.dirname(_path)\n"
+        "for _nb in [p for f in _found for p in glob.glob(f + '/*/*.ipynb')]:\n"
+        "    for _c in json.load(open(_nb))['cells']:\n"
+        "        if 'def tanh_derivative' in ''.join(_c['source']):\n"
+        "            exec(''.join(_c['source']))\n"
+        "print('FOUND', {COURSE_ROOT!r} in _paths, _found)\n"),
     # ---- passing without solving
     "transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"
                    + WRONG["tanh_derivative"],
@@ -139,7 +143,9 @@ ATTACKS = {
         "        pass\n"
         "_runtime = glob.glob('/root/.local/share/jupyter/runtime/*.json') + "
         "glob.glob('/tmp/**/kernel*.json', recursive=True)\n"
-        "print('HITS', _hits, _runtime)\n"
+        "print('HITS', _hits, _runtime, flush=True)\n"
+        "import time\n"
+        "time.sleep(1)\n"
         "for _pid in range(2, 3000):\n"
         "    if _pid != os.getpid():\n"
         "        try:\n"
@@ -338,7 +344,7 @@ def test_solutions_and_gradebooks_are_out_of_reach(graded):
     autograded = harness.read(graded["course"].autograded_dir("reader", A) / f"{A}.ipynb")
     printed = "".join(o.get("text", "") for c in autograded.cells for o in c.get("outputs", []))
     found = re.search(r"FOUND (.*)", printed)
-    assert found and ".db" not in found.group(1) and str(graded["root"]) in found.group(1)
+    assert found and found.group(1) == "True []", found
 
 
 def test_a_course_utils_beside_the_notebook_or_written_by_it_never_wins(graded):
