@@ -10,18 +10,21 @@ the autograde pipeline:
   tests that ran keep their scores, the ones that could not run score zero, and the verdict can
   say which cells ran;
 - a cell's output is capped while it arrives (:data:`MAX_CELL_OUTPUT_CHARS`); the rest is dropped
-  and replaced by one line saying how much was dropped.
+  and replaced by one line saying how much was dropped;
+- with ``progress_file`` set, each graded cell's outputs are appended to that file (one JSON line)
+  as soon as it has run, so that ``grader check`` can report an exercise while the rest runs.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Integer, Unicode
 
 from .policy import WARNING_STDERR_PATTERN
 from .verdict import KERNEL_DIED, KERNEL_UNRESPONSIVE, NOT_EXECUTED, TRUNCATED_MARKER
@@ -40,6 +43,9 @@ class GuardedExecute(Execute):
         MAX_CELL_OUTPUT_CHARS,
         help="Characters of output kept per cell; the rest is dropped as it arrives.",
     ).tag(config=True)
+    progress_file = Unicode(
+        "", help="A file to append each graded cell's outputs to as soon as it has run.",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._stopped: tuple[int, str] | None = None
@@ -53,6 +59,15 @@ class GuardedExecute(Execute):
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
+        cell, resources = self._run_cell(cell, resources, index)
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if self.progress_file and grading.get("grade") and cell.cell_type == "code":
+            line = json.dumps({"grade_id": grading.get("grade_id"), "outputs": cell.outputs})
+            with open(self.progress_file, "a", encoding="utf-8") as progress:
+                progress.write(line + "\n")
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
         if self._stopped is not None:
             if cell.cell_type == "code":
                 stopped_at, why = self._stopped

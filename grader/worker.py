@@ -70,6 +70,11 @@ class Job:
     def log_path(self) -> Path:
         return Path(self.workdir) / "worker.log"
 
+    @property
+    def progress_path(self) -> Path:
+        """Graded cells' outputs, one JSON line each, written as they run (GuardedExecute)."""
+        return Path(self.workdir) / "progress.jsonl"
+
 
 def main(job: Job) -> None:
     """Entry point of a worker process: grade, write result.json, never raise."""
@@ -272,6 +277,7 @@ def _autograde(job: Job, root: Path, database: Path) -> str:
     config.CourseDirectory.student_id = job.student
     if job.timeout:
         config.Execute.timeout = job.timeout
+    config.GuardedExecute.progress_file = str(job.progress_path)
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
