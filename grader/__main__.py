@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from .layout import Course
@@ -265,8 +266,10 @@ def _check(course: Course, args) -> int:
         return 0 if result.complete else 1
     from .check import check, format_line, format_result
 
+    started = time.monotonic()
+
     def finished(exercise) -> None:
-        print(format_line(exercise), flush=True)
+        print(f"[{time.monotonic() - started:5.1f} s] {format_line(exercise)}", flush=True)
 
     print(f"checking {args.notebook} (every cell, visible and hidden tests, fast mode):",
           flush=True)
@@ -281,7 +284,7 @@ def _progress(course: Course, args) -> int:
     from .progress import format_progress, progress
 
     rows = progress(course, args.notebooks or None, timeout=args.timeout,
-                    on_row=lambda row: print(f"  checked {row.assignment}", flush=True))
+                    on_row=lambda row: print(f"checked {row.assignment}", file=sys.stderr))
     print(format_progress(rows), end="")
     return 0 if all(row.complete for row in rows) else 1
 

@@ -59,19 +59,23 @@ def _row(course: Course, path: Path, timeout: float | None) -> Row:
     except (ValueError, FileNotFoundError) as error:
         return Row(path.stem, error=str(error))
     row = Row(assignment, exercises=len(result.exercises))
+    failing, not_started = [], []
     for exercise in result.exercises:
         row.points += exercise.points
         row.max_points += exercise.max_points
         if exercise.points == exercise.max_points:
             row.passed += 1
         elif NOT_STARTED in exercise.messages:
-            row.left.append(f"{exercise.name} (not started)")
+            not_started.append(exercise.name)
         else:
-            row.left.append(f"{exercise.name} ({exercise.points:g}/{exercise.max_points:g})")
-    for cell in read(path)["cells"]:
-        if (cells.is_solution(cell) and cells.is_grade(cell) and cell["cell_type"] == "markdown"
-                and cell["source"].strip() in ("", TEXT_STUB)):
-            row.left.append(f"{cells.grade_id(cell)} (written answer)")
+            failing.append(f"{exercise.name} {exercise.points:g}/{exercise.max_points:g}")
+    unwritten = [cells.grade_id(c) for c in read(path)["cells"]
+                 if cells.is_solution(c) and cells.is_grade(c) and c["cell_type"] == "markdown"
+                 and c["source"].strip() in ("", TEXT_STUB)]
+    for label, names in (("failing", failing), ("not started", not_started),
+                         ("written answer to write", unwritten)):
+        if names:
+            row.left.append(f"{label}: {', '.join(names)}")
     return row
 
 
@@ -85,7 +89,7 @@ def format_progress(rows: list[Row]) -> str:
         passed = f"{row.passed}/{row.exercises}"
         points = f"{row.points:g}/{row.max_points:g}"
         lines.append(f"{row.assignment:<{width}}  {passed:>6}  {points:>6}   "
-                     f"{', '.join(row.left) or 'nothing: done'}")
+                     f"{'; '.join(row.left) or 'nothing: done'}")
     passed = sum(r.passed for r in rows)
     total = sum(r.exercises for r in rows)
     points = sum(r.points for r in rows)

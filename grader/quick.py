@@ -116,11 +116,11 @@ def names(source: str) -> Names:
 
 
 def _assigned(statement: ast.stmt) -> set[str]:
-    """Names a statement binds at its own level (assignment and loop targets)."""
+    """Names an assignment statement binds (its right-hand side is read before them)."""
     targets = []
     if isinstance(statement, ast.Assign):
         targets = statement.targets
-    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
         targets = [statement.target]
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
