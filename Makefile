@@ -12,8 +12,8 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make lab           create .venv if needed, install, open JupyterLab on the course"
 	@echo "make test          create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
-	@echo "make test-quick    the same without the real-browser test"
-	@echo "make test-browser  only the real-browser test (needs Debian's chromium)"
+	@echo "make test-quick    the same without the real-browser tests"
+	@echo "make test-browser  only the real-browser tests (needs Debian's chromium)"
 	@echo "make release       regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make site          the course as a static HTML book in site/ (SOLUTIONS=1: with solutions)"
 	@echo "make lint          ruff over the packages, tests and notebooks"
@@ -42,7 +42,7 @@ test-quick: install
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
 test-browser: install chromium
-	$(PY) -m pytest tests/test_browser.py
+	$(PY) -m pytest -m browser -n $(JOBS) --dist loadgroup
 
 # The browser test drives Debian's chromium (never Playwright's own download). Installed when
 # missing and this machine lets us (root, or sudo without a password); otherwise the test skips

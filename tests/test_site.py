@@ -38,23 +38,23 @@ def normal(line: str) -> str:
 
 
 def secrets() -> dict[str, set[str]]:
-    """Per notebook: lines of its solutions, model answers and hidden tests that its release
-    does not show (long enough to be unmistakable)."""
+    """Per notebook: lines of its solutions, model answers and hidden tests that appear nowhere
+    in its release (long enough to be unmistakable)."""
     found = {}
     for assignment in ASSIGNMENTS:
         source = json.loads((REPO_ROOT / "solutions" / assignment / f"{assignment}.ipynb")
                             .read_text())
         release = json.loads((REPO_ROOT / "notebooks" / assignment / f"{assignment}.ipynb")
                              .read_text())
-        shown = {normal(line) for c in release["cells"] for line in "".join(c["source"]).split("\n")}
+        shown = " ".join(normal("".join(c["source"])) for c in release["cells"])
         lines = set()
         for cell in source["cells"]:
             text = "".join(cell["source"])
             if cells.is_solution(cell):
                 lines |= {normal(line) for line in text.split("\n")}
             lines |= {normal(line) for line in cells.hidden_lines(text)}
-        found[assignment] = {line for line in lines - shown
-                             if len(line) >= 16 and not line.startswith("#")}
+        found[assignment] = {line for line in lines if len(line) >= 16
+                             and not line.startswith("#") and line not in shown}
     return found
 
 
