@@ -30,10 +30,12 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import queue
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +235,11 @@ def score(outputs: list[dict], points: float) -> float:
     return points
 
 
+def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
+    return {"output_type": "error", "ename": ename, "evalue": evalue,
+            "traceback": traceback or [f"{ename}: {evalue}"]}
+
+
 class Kernel:
     """One python3 kernel in the grading environment (fast mode, static explorers)."""
 
@@ -248,30 +255,45 @@ class Kernel:
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=120)
+        self.died: str | None = None
 
     def run(self, source: str, timeout: float) -> list[dict]:
+        """Execute ``source``; its outputs as notebook outputs. A cell that outlives ``timeout``
+        is interrupted; a kernel that dies (``os._exit``, a crash) fails this and later cells."""
+        if self.died:
+            return [_error("DeadKernelError", f"not run: the kernel died in an earlier cell "
+                                              f"({self.died})")]
         outputs: list[dict] = []
-
-        def collect(message):
+        request = self.client.execute(source, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.client.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                if not self.manager.is_alive():
+                    self.died = source.strip().splitlines()[0][:60] if source.strip() else "?"
+                    outputs.append(_error("DeadKernelError", "the kernel died while running "
+                                          "this cell (os._exit, a crash, or out of memory)"))
+                    return outputs
+                if time.monotonic() > deadline:
+                    self.manager.interrupt_kernel()
+                    outputs.append(_error("CellTimeoutError",
+                                          f"the cell ran longer than {timeout:g} s"))
+                    return outputs
+                continue
+            if message["parent_header"].get("msg_id") != request:
+                continue
             kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content["execution_state"] == "idle":
+                return outputs
             if kind == "stream":
                 outputs.append({"output_type": "stream", "name": content["name"],
                                 "text": content["text"]})
             elif kind == "error":
-                outputs.append({"output_type": "error", "ename": content["ename"],
-                                "evalue": content["evalue"],
-                                "traceback": content.get("traceback", [])})
+                outputs.append(_error(content["ename"], content["evalue"],
+                                      content.get("traceback", [])))
             elif kind == "execute_result":
                 outputs.append({"output_type": "execute_result", "data": content["data"]})
-
-        try:
-            self.client.execute_interactive(source, timeout=timeout, output_hook=collect,
-                                            allow_stdin=False, store_history=False)
-        except TimeoutError:
-            self.manager.interrupt_kernel()
-            outputs.append({"output_type": "error", "ename": "CellTimeoutError",
-                            "evalue": f"the cell ran longer than {timeout:g} s"})
-        return outputs
 
     def close(self) -> None:
         self.client.stop_channels()

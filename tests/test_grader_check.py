@@ -240,3 +240,14 @@ def test_progress_lists_every_notebook_and_what_is_left(mixed):
     assert code == 1
     assert re.search(r"^01_tanh_derivatives\s+4/6\s+11/16\s+failing: relu_derivative 1/3, "
                      r"central_difference 0/3$", out.getvalue(), re.M), out.getvalue()
+
+
+def test_a_kernel_that_dies_fails_the_exercise_at_once(tmp_path):
+    answer = "import os\n\ndef tanh_derivative(x):\n    os._exit(1)\n"
+    path = tmp_path / f"{A}.ipynb"
+    nbformat.write(harness.filled_release(A, {"tanh_derivative": answer}), str(path))
+    code, text, _ = quick(path, "-e", "tanh_derivative", "--timeout", "60")
+    assert code == 1
+    assert re.search(r"^tanh_derivative\s+0/3\s+FAILED\n.*DeadKernelError: the kernel died",
+                     text, re.M), text
+    assert "not run: the kernel died in an earlier cell" in text

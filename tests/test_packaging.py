@@ -103,7 +103,7 @@ def test_readme_course_map_lists_every_assignment_in_order():
 
 
 @pytest.mark.parametrize("ignored", [".venv/", "grader/gradebook.db", "grader/submitted/",
-                                     "grader/autograded/", "grader/feedback/"])
+                                     "grader/autograded/", "grader/feedback/", "site/"])
 def test_gitignore_keeps_environments_and_student_data_out(ignored):
     assert ignored in (ROOT / ".gitignore").read_text().splitlines()
 
