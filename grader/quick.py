@@ -229,9 +229,10 @@ def score(outputs: list[dict], points: float) -> float:
             value = output.get("data", {}).get("text/plain", "")
             value = "".join(value) if isinstance(value, list) else value
             try:
-                return min(max(float(value), 0.0), points)
+                value = float(value)
             except ValueError:
                 return points
+            return min(value, points) if value >= 0 else points  # nbgrader's oddities
     return points
 
 
@@ -243,14 +244,11 @@ def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
 class Kernel:
     """One python3 kernel in the grading environment (fast mode, static explorers)."""
 
-    def __init__(self, cwd: Path, threads: int | None = None):
+    def __init__(self, cwd: Path):
         from jupyter_client.manager import KernelManager
 
-        extra = {"MPLBACKEND": "Agg"}
-        if threads:
-            extra["COURSE_THREADS"] = str(threads)
         self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(cwd=str(cwd), env=grading_env(extra),
+        self.manager.start_kernel(cwd=str(cwd), env=grading_env({"MPLBACKEND": "Agg"}),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = self.manager.client()
         self.client.start_channels()
