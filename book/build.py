@@ -95,16 +95,21 @@ def build(options: Options, log=print) -> Path:
         "mathjax_config": {"tex": mathjax.CONFIG["tex"], "svg": mathjax.CONFIG["svg"]}}))
 
     log(f"rendering {len(chosen)} pages with Sphinx")
-    shutil.rmtree(options.out, ignore_errors=True)
+    # Rendered inside the work folder (myst-nb writes beside its output folder), then moved.
+    html = options.work / variant / "html"
+    shutil.rmtree(html.parent, ignore_errors=True)
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E",
-               "-d", str(options.work / f"doctrees-{variant}"), str(source_dir), str(options.out)]
+               "-d", str(html.parent / "doctrees"), str(source_dir), str(html)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"Sphinx failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
     for line in warnings:
         log(line)
-    (options.out / ".nojekyll").touch()  # GitHub Pages would hide _static/ and _images/
+    (html / ".nojekyll").touch()  # GitHub Pages would hide _static/ and _images/
+    shutil.rmtree(options.out, ignore_errors=True)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(html, options.out)
     log(f"built {options.out / 'index.html'} in {time.monotonic() - started:.0f} s")
     return options.out / "index.html"
 

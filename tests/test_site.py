@@ -67,6 +67,8 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_the_book_reads_offline_from_file_in_course_order(site, tmp_path):
+    assert sorted(p.name for p in site.parent.iterdir()) == ["site", "work"], \
+        "the build wrote outside its output and work folders"
     hidden = secrets()
     assert all(len(lines) >= 5 for lines in hidden.values()), "the probe needs lines to look for"
     visited = []
