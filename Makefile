@@ -7,14 +7,16 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-quick test-browser system-packages test-system-packages release lint install clean-student-data help
+.PHONY: lab test test-quick test-browser system-packages test-system-packages release site lint install \
+	clean-student-data help
 
 help:
 	@echo "make lab           create .venv if needed, install, open JupyterLab on the course"
 	@echo "make test          create .venv if needed, install, run every test (JOBS=$(JOBS) workers)"
-	@echo "make test-quick    the same without the real-browser test"
-	@echo "make test-browser  only the real-browser test (needs Debian's chromium)"
+	@echo "make test-quick    the same without the real-browser tests"
+	@echo "make test-browser  only the real-browser tests (needs Debian's chromium)"
 	@echo "make release       regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make site          the course as a static HTML book in site/ (SOLUTIONS=1: with solutions)"
 	@echo "make lint          ruff over the packages, tests and notebooks"
 
 $(PY):
@@ -24,7 +26,7 @@ $(PY):
 # range (torch>=2.2) is then already satisfied, so pip never reaches for a CUDA build.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,site]"
 	@touch $@
 
 install: $(STAMP)
@@ -41,7 +43,7 @@ test-quick: install test-system-packages
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
 test-browser: install test-system-packages
-	$(PY) -m pytest tests/test_browser.py
+	$(PY) -m pytest -m browser -n $(JOBS) --dist loadgroup
 
 # Debian packages the project needs outside .venv: bubblewrap (the grading sandbox), and for the
 # tests Debian's chromium (the browser tests; never Playwright's own download). Installed when
@@ -67,6 +69,11 @@ test-system-packages:
 
 release: install
 	$(PY) -m grader release
+
+# The learner's book: release notebooks run in fast mode, no solutions, no hidden tests; opens from
+# file:// offline. SOLUTIONS=1 builds the instructors' book (solutions, hidden tests) instead.
+site: install
+	$(PY) -m book --jobs $(JOBS) $(if $(filter 1,$(SOLUTIONS)),--solutions)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,8 @@ A term's work, in order:
 and, for a learner working alone:
 
   check my_notebook.ipynb    grade a notebook against the visible and hidden tests
+  check NB --exercise NAME   only one exercise, in seconds
+  progress                   a table of every notebook under notebooks/: what passes, what is left
 
 Every command takes --help. Exit status: 0 on success; 1 when something could not be done
 (a submission failed to grade, a checked notebook lost points); 2 on a usage error.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from .layout import Course
@@ -126,13 +129,33 @@ def _parser() -> argparse.ArgumentParser:
     check = command(
         "check", "grade your own notebook against the visible and hidden tests",
         "Grade NOTEBOOK as the instructor's autograde would, hidden tests included, in a\n"
-        "temporary course (nothing is stored), and print points and messages per exercise.\n"
-        "Exit status 0 only when every automatically graded point was earned.")
+        "temporary course (nothing is stored), and print points and messages per exercise,\n"
+        "each exercise's line as soon as its tests have run.\n\n"
+        "With --exercise NAME only that exercise is checked, in seconds: one kernel runs the\n"
+        "setup cell, the earlier cells that define what the exercise uses, your answer and its\n"
+        "visible and hidden tests (scored by nbgrader's rules; the instructor's autograde\n"
+        "remains the grade). Exit status 0 only when every automatically graded point checked\n"
+        "was earned.")
     check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    check.add_argument("--exercise", "-e", action="append", metavar="NAME",
+                       help="only this exercise (the answer cell's name, e.g. tanh_derivative); "
+                            "repeat for several")
     check.add_argument("--assignment", metavar="ID",
                        help="the assignment (default: from the file name or its cells)")
     check.add_argument("--timeout", type=int, default=None, metavar="S",
                        help="seconds a cell may run (default: the course's Execute.timeout)")
+
+    progress = command(
+        "progress", "a table of every notebook under notebooks/: passed, points, what is left",
+        "Check every notebook under notebooks/ (or the ones given) as `check --exercise` does,\n"
+        "all of its exercises at once, and print one line per notebook: exercises passed,\n"
+        "points, and what is left (exercises not started or failing, written answers to\n"
+        "write). Exit status 0 only when every automatically graded point was earned.")
+    progress.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
+                          help="notebooks to check (default: notebooks/<id>/<id>.ipynb of every "
+                               "assignment)")
+    progress.add_argument("--timeout", type=int, default=None, metavar="S",
+                          help="seconds a cell may run (default: the course's Execute.timeout)")
     return parser
 
 
@@ -265,16 +288,42 @@ def _feedback(course: Course, args) -> int:
 
 
 def _check(course: Course, args) -> int:
-    from .check import check, format_result
+    if args.exercise:
+        from .check import format_result
+        from .quick import check_exercises
 
+        result = check_exercises(args.notebook, args.exercise, assignment=args.assignment,
+                                 timeout=args.timeout, source=course)
+        print(format_result(result), end="")
+        return 0 if result.complete else 1
+    from .check import check, format_line, format_result
+
+    started = time.monotonic()
+
+    def finished(exercise) -> None:
+        print(f"[{time.monotonic() - started:5.1f} s] {format_line(exercise)}", flush=True)
+
+    print(f"checking {args.notebook} (every cell, visible and hidden tests, fast mode):",
+          flush=True)
     result = check(args.notebook, assignment=args.assignment, timeout=args.timeout,
-                   source=course)
+                   source=course, on_exercise=finished)
+    print()
     print(format_result(result), end="")
     return 0 if result.complete else 1
 
 
+def _progress(course: Course, args) -> int:
+    from .progress import format_progress, progress
+
+    rows = progress(course, args.notebooks or None, timeout=args.timeout,
+                    on_row=lambda row: print(f"checked {row.assignment}", file=sys.stderr))
+    print(format_progress(rows), end="")
+    return 0 if all(row.complete for row in rows) else 1
+
+
 COMMANDS = {"release": _release, "collect": _collect, "autograde": _autograde,
-            "report": _report, "feedback": _feedback, "check": _check}
+            "report": _report, "feedback": _feedback, "check": _check,
+            "progress": _progress}
 
 
 if __name__ == "__main__":

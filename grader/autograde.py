@@ -11,6 +11,7 @@ Every kernel runs in a sandbox (grader.sandbox) unless the instructor passes ``s
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -109,11 +111,13 @@ def autograde(course: Course, students: list[str] | None = None,
               assignments: list[str] | None = None, jobs: int = 1,
               timeout: int | None = None, submission_timeout: float | None = None,
               force: bool = False, progress: bool = True, sandbox: bool = True,
-              limits: Limits = DEFAULT_LIMITS) -> Summary:
+              limits: Limits = DEFAULT_LIMITS,
+              on_cell: Callable[[str, str, dict], None] | None = None) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
     workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker.
     Each kernel runs in a sandbox with ``limits``; without a working sandbox this refuses to run
-    unless ``sandbox=False``."""
+    unless ``sandbox=False``. ``on_cell(student, assignment, cell)`` hears of each graded cell as
+    soon as it has run (``cell``: its grade_id and outputs)."""
     from . import sandbox as jail
     from . import worker  # imports nbgrader: before any fork, once
 
@@ -164,7 +168,7 @@ def autograde(course: Course, students: list[str] | None = None,
                 str(templates[submission.assignment]), str(workdir), config, timeout,
                 references[submission.assignment], threads=threads,
                 limits=limits if sandbox else None))
-        _run(course, pending, jobs, limit, summary, progress, known)
+        _run(course, pending, jobs, limit, summary, progress, known, on_cell)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
@@ -220,7 +224,8 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
-         progress: bool, known: dict) -> None:
+         progress: bool, known: dict,
+         on_cell: Callable[[str, str, dict], None] | None = None) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
@@ -231,6 +236,18 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
         worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))
     running: dict = {}  # sentinel -> (process, job, start time)
+    heard: dict[str, int] = {}  # workdir -> bytes of its progress file already passed on
+
+    def pass_on_progress(job) -> None:
+        if on_cell is None or not job.progress_path.exists():
+            return
+        with open(job.progress_path, encoding="utf-8") as handle:
+            handle.seek(heard.get(job.workdir, 0))
+            for line in iter(handle.readline, ""):
+                if not line.endswith("\n"):
+                    break  # still being written: read it next time
+                heard[job.workdir] = handle.tell()
+                on_cell(job.student, job.assignment, json.loads(line))
     bar = tqdm(total=len(pending), desc="autograde", unit="submission", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
 
@@ -246,6 +263,8 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
             start_next()
             while running:
                 ready = wait(list(running), timeout=0.5)
+                for _, job, _ in running.values():
+                    pass_on_progress(job)
                 now = time.monotonic()
                 finished = []
                 for sentinel in list(running):
@@ -254,6 +273,7 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
                         finished.append((sentinel in ready, *running.pop(sentinel)))
                 start_next()  # the freed cores work while the results are merged
                 for done, process, job, _ in finished:
+                    pass_on_progress(job)
                     result = settle(_outcome(done, process, job, limit),
                                     known.get((job.student, job.assignment)))
                     if job.limits is None:

@@ -27,7 +27,7 @@ def is_grade(cell) -> bool:
 
 def is_test(cell) -> bool:
     """An autograded test cell: a graded code cell that is not also an answer."""
-    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+    return cell.get("cell_type") == "code" and is_grade(cell) and not is_solution(cell)
 
 
 def has_hidden_tests(source: str) -> bool:
@@ -72,9 +72,10 @@ class Exercise:
 
 def exercises(nb) -> list[Exercise]:
     """Exercises in notebook order. A test cell belongs to the closest answer cell above it; a
-    graded answer cell (free response) is an exercise graded by hand."""
+    graded answer cell (free response) is an exercise graded by hand. ``nb`` may be an nbformat
+    notebook or the plain JSON of one."""
     found: list[Exercise] = []
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
         if is_solution(cell):
             found.append(Exercise(meta["grade_id"], (), manual=is_grade(cell)))

@@ -8,13 +8,17 @@ point was earned, so ``check`` can gate a script (unlike ``nbgrader validate``).
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cells
 from .layout import Course
+from .policy import WARNING_STDERR_PATTERN
 
 LEARNER = "me"
 
@@ -43,22 +47,20 @@ class CheckResult:
 
 def guess_assignment(course: Course, notebook: Path) -> str:
     """The assignment a notebook belongs to: by its name, else by its cells' grade ids."""
-    import nbformat
-
     known = course.source_assignments()
     for assignment in sorted(known, key=len, reverse=True):
         if assignment in notebook.stem:
             return assignment
+
+    def grade_ids(path: Path) -> set[str]:
+        return {cells.grade_id(c) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+
     try:
-        ids = {cells.grade_id(c) for c in nbformat.read(str(notebook), as_version=4).cells}
+        ids = grade_ids(notebook)
     except Exception as error:
         raise ValueError(f"cannot tell which assignment {notebook.name} is (it does not read as "
                          f"a notebook: {error}); pass --assignment") from None
-    overlap = {}
-    for assignment in known:
-        source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"),
-                               as_version=4)
-        overlap[assignment] = len(ids & {cells.grade_id(c) for c in source.cells} - {None})
+    overlap = {a: len(ids & grade_ids(course.source / a / f"{a}.ipynb") - {None}) for a in known}
     best = max(overlap, key=overlap.get, default=None)
     if not best or not overlap[best]:
         raise ValueError(f"cannot tell which assignment {notebook.name} is; pass --assignment")
@@ -85,8 +87,11 @@ def _generate(course: Course, assignment: str) -> None:
 
 
 def check(notebook: Path, assignment: str | None = None, timeout: int | None = None,
-          source: Course | None = None) -> CheckResult:
-    """Grade ``notebook`` against the visible and hidden tests of ``source`` (this course)."""
+          source: Course | None = None,
+          on_exercise: Callable[[ExerciseCheck], None] | None = None) -> CheckResult:
+    """Grade ``notebook`` against the visible and hidden tests of ``source`` (this course);
+    ``on_exercise`` hears of each automatically graded exercise as soon as its tests have run
+    (the final result, read from the gradebook, follows)."""
     import nbformat
 
     from .autograde import autograde
@@ -107,7 +112,8 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         target = course.submission_dir(LEARNER, assignment)
         target.mkdir(parents=True)
         shutil.copyfile(notebook, target / f"{assignment}.ipynb")
-        summary = autograde(course, timeout=timeout, progress=False)
+        summary = autograde(course, timeout=timeout, progress=False,
+                            on_cell=_exercise_listener(course, assignment, on_exercise))
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)
@@ -127,29 +133,74 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
                 check_row = ExerciseCheck(exercise.name, None if exercise.manual else points,
                                           maximum)
                 for test in exercise.tests:
-                    check_row.messages += _messages(executed.get(test))
+                    check_row.messages += messages(executed.get(test))
                 result.exercises.append(check_row)
         return result
 
 
-def _messages(cell) -> list[str]:
+def _exercise_listener(course: Course, assignment: str,
+                       on_exercise: Callable[[ExerciseCheck], None] | None):
+    """An ``autograde`` ``on_cell`` callback that calls ``on_exercise`` once all the test cells
+    of an exercise have run, scored by nbgrader's rules."""
+    if on_exercise is None:
+        return None
+    from .quick import score
+
+    source = json.loads((course.source / assignment / f"{assignment}.ipynb").read_text())
+    points = {cells.grade_id(c): float(cells.nbgrader_meta(c).get("points", 0))
+              for c in source["cells"] if cells.is_test(c)}
+    hidden = {cells.grade_id(c) for c in source["cells"]
+              if cells.has_hidden_tests("".join(c["source"]))}
+    waiting = {e.name: set(e.tests) for e in cells.exercises(source)
+               if not e.manual}
+    found = {name: ExerciseCheck(name, 0.0, sum(points[t] for t in tests))
+             for name, tests in waiting.items()}
+
+    def heard(student: str, notebook: str, cell: dict) -> None:
+        test = cell.get("grade_id")
+        for name, tests in waiting.items():
+            if test in tests:
+                tests.discard(test)
+                found[name].points += score(cell["outputs"], points[test])
+                marker = "### BEGIN HIDDEN TESTS" if test in hidden else ""
+                found[name].messages += messages({"source": marker, "outputs": cell["outputs"],
+                                                  "metadata": {"nbgrader": {"grade_id": test}}})
+                if not tests:
+                    on_exercise(found[name])
+    return heard
+
+
+def messages(cell) -> list[str]:
     """What a failing test cell said: the error's first line and its 'suspect:' hint."""
     if cell is None:
         return []
-    hidden = cells.has_hidden_tests(cell.source)
+    hidden = cells.has_hidden_tests(cell["source"])
     found = []
     for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            lines = [line.strip() for line in str(output.evalue).splitlines() if line.strip()]
-            first = f"{output.ename}: {lines[0]}" if lines else output.ename
+        if output["output_type"] == "error":
+            lines = [line.strip() for line in str(output["evalue"]).splitlines() if line.strip()]
+            first = f"{output['ename']}: {lines[0]}" if lines else output["ename"]
             hints = [line for line in lines[1:] if line.lower().startswith("suspect")]
             prefix = "hidden test" if hidden else "test"
             found.append(f"{prefix} {cells.grade_id(cell)}: {first}")
             found += [f"  {hint}" for hint in hints]
-        elif output.output_type == "stream" and output.name == "stderr":
+        elif output["output_type"] == "stream" and output["name"] == "stderr":
+            if re.search(WARNING_STDERR_PATTERN, output["text"]):
+                continue  # dropped before grading (the course's IgnorePattern)
             found.append(f"{cells.grade_id(cell)} wrote to stderr: "
-                         f"{output.text.strip().splitlines()[0][:200]}")
+                         f"{output['text'].strip().splitlines()[0][:200]}")
     return found
+
+
+def format_line(exercise: ExerciseCheck, width: int = 0) -> str:
+    """One exercise: its points and verdict, then its messages indented below."""
+    if exercise.points is None:
+        return f"{exercise.name:<{width}}  {'?':>3}/{exercise.max_points:<2g}  graded by hand"
+    verdict = "ok" if exercise.points == exercise.max_points else "FAILED"
+    lines = [f"{exercise.name:<{width}}  {exercise.points:>3g}/{exercise.max_points:<2g}  "
+             f"{verdict}"]
+    lines += [f"{'':<{width}}    {message}" for message in exercise.messages]
+    return "\n".join(lines)
 
 
 def format_result(result: CheckResult) -> str:
@@ -157,16 +208,9 @@ def format_result(result: CheckResult) -> str:
         return f"{result.assignment}: could not be graded: {result.reason}\n"
     width = max([len("exercise")] + [len(e.name) for e in result.exercises])
     lines = [f"{'exercise':<{width}}  points  result"]
-    earned = possible = 0.0
-    for e in result.exercises:
-        if e.points is None:
-            lines.append(f"{e.name:<{width}}  {'?':>3}/{e.max_points:<2g}  graded by hand")
-            continue
-        earned += e.points
-        possible += e.max_points
-        verdict = "ok" if e.points == e.max_points else "FAILED"
-        lines.append(f"{e.name:<{width}}  {e.points:>3g}/{e.max_points:<2g}  {verdict}")
-        lines += [f"{'':<{width}}    {message}" for message in e.messages]
+    lines += [format_line(e, width) for e in result.exercises]
+    earned = sum(e.points for e in result.exercises if e.points is not None)
+    possible = sum(e.max_points for e in result.exercises if e.points is not None)
     lines.append(f"{'total':<{width}}  {earned:>3g}/{possible:<2g}  (automatically graded "
                  "points; written answers are graded by hand)")
     if result.issues:

@@ -14,6 +14,8 @@ the autograde pipeline:
 - in a sandbox (see :mod:`grader.sandbox`), the kernel's guard is asked for a report before every
   test cell and after the last cell, and a limit the kernel ran into stops execution at that
   cell; what was found is left in ``findings.json`` in the sandbox's directory for the worker.
+- with ``progress_file`` set, each graded cell's outputs are appended to that file (one JSON line)
+  as soon as it has run, so that ``grader check`` can report an exercise while the rest runs.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class GuardedExecute(Execute):
         MAX_CELL_OUTPUT_CHARS,
         help="Characters of output kept per cell; the rest is dropped as it arrives.",
     ).tag(config=True)
+    progress_file = Unicode(
+        "", help="A file to append each graded cell's outputs to as soon as it has run.",
+    ).tag(config=True)
 
     sandbox_directory = Unicode(
         "", help="The job's sandbox directory (grader.sandbox), or empty when not sandboxed.",
@@ -83,6 +88,15 @@ class GuardedExecute(Execute):
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
+        cell, resources = self._run_cell(cell, resources, index)
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if self.progress_file and grading.get("grade") and cell.cell_type == "code":
+            line = json.dumps({"grade_id": grading.get("grade_id"), "outputs": cell.outputs})
+            with open(self.progress_file, "a", encoding="utf-8") as progress:
+                progress.write(line + "\n")
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
         if self._stopped is not None:
             if cell.cell_type == "code":
                 stopped_at, why = self._stopped

@@ -17,12 +17,16 @@ the page from
   tests, read from the released notebook (instructor-written, already public);
 - a first cell with the grader's verdict (flagged issues included), so a student learns why a test
   they deleted was graded anyway.
+
+The written page renders its formulas offline (MathJax is inlined, see :mod:`grader.mathjax`)
+and its score list names each line by its exercise.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -34,7 +38,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
-from . import cells
+from . import cells, mathjax
 from .gradebook import Record, records
 from .layout import Course
 from .verdict import HAS_GRADES
@@ -176,7 +180,47 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
     if not outcome["success"]:
         lines = [line for line in outcome.get("error", "").splitlines() if line.strip()]
         return "nbgrader could not render it: " + (lines[-1] if lines else "unknown error")
+    for page in course.feedback_dir(student, assignment).glob("*.html"):
+        graded = course.autograded_dir(student, assignment) / f"{page.stem}.ipynb"
+        labels = (score_labels(nbformat.read(str(graded), as_version=4))
+                  if graded.is_file() else {})
+        page.write_text(mathjax.offline(name_scores(page.read_text(encoding="utf-8"), labels)),
+                        encoding="utf-8")
     return None
+
+
+def score_labels(nb) -> dict[str, str]:
+    """What the score list calls each graded cell (by grade_id): its exercise and what kind of
+    test it is, e.g. "tanh_derivative — hidden tests"."""
+    sources = {cells.grade_id(c): c.source for c in nb.cells}
+    labels = {}
+    for exercise in cells.exercises(nb):
+        if exercise.manual:
+            labels[exercise.name] = f"{exercise.name} — written answer"
+        for test in exercise.tests:
+            source = sources.get(test, "")
+            shown = [line for line in cells.strip_hidden_tests(source).splitlines()
+                     if line.strip() and not line.lstrip().startswith("#")]
+            kind = ("visible and hidden tests" if shown else "hidden tests") \
+                if cells.has_hidden_tests(source) else "visible tests"
+            labels[test] = f"{exercise.name} — {kind}"
+    return labels
+
+
+_SCORE_LINE = re.compile(r'<li><a href="#(?P<id>[^"]+)">[^<]*</a>\s*'
+                         r'\(Score: (?P<score>[-\d.]+) / (?P<points>[\d.]+)\)</li>')
+
+
+def name_scores(html: str, labels: dict[str, str]) -> str:
+    """The page's score list with each line named by ``labels`` ("Test cell (Score: 2.0 / 2.0)"
+    becomes "tanh_derivative — hidden tests: 2/2")."""
+    def named(match: re.Match) -> str:
+        label = labels.get(match["id"])
+        if label is None:
+            return match[0]
+        return (f'<li><a href="#{match["id"]}">{label}</a>: '
+                f'{float(match["score"]):g}/{float(match["points"]):g}</li>')
+    return _SCORE_LINE.sub(named, html)
 
 
 class _Feedback(GenerateFeedback):

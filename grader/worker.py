@@ -72,6 +72,11 @@ class Job:
     def log_path(self) -> Path:
         return Path(self.workdir) / "worker.log"
 
+    @property
+    def progress_path(self) -> Path:
+        """Graded cells' outputs, one JSON line each, written as they run (GuardedExecute)."""
+        return Path(self.workdir) / "progress.jsonl"
+
 
 def main(job: Job) -> None:
     """Entry point of a worker process: grade, write result.json, never raise."""
@@ -316,6 +321,7 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
         config.GuardedExecute.module_names = {
             name: dotted for reference in job.references.values()
             for name, dotted in inspection.module_names(reference).items()}
+    config.GuardedExecute.progress_file = str(job.progress_path)
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]

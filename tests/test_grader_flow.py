@@ -508,6 +508,38 @@ def test_feedback_shows_scores_and_the_graders_notes(flow):
     assert "this test earned 0 of 2 points" in bob and "What to check" in bob
 
 
+def test_feedback_score_list_names_each_line_by_its_exercise(flow):
+    page = (flow["course"].feedback_dir("grace", A) / f"{A}.html").read_text()
+    score_list = re.search(r'<div id="toc">(.*?)</div>', page, re.S).group(1)
+    lines = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", item)).split())
+             for item in re.findall(r"<li.*?</li>", score_list, re.S)]
+    assert "tanh_derivative — visible tests: 1/1" in lines, lines
+    assert "tanh_derivative — hidden tests: 2/2" in lines, lines
+    assert any(re.fullmatch(r"free_response_saturation — written answer: \S+/2", line)
+               for line in lines), lines
+    assert not [line for line in lines if "Test cell" in line], lines
+
+
+@pytest.mark.browser
+def test_feedback_renders_its_formulas_offline_and_names_its_scores(flow, tmp_path):
+    """Opened from file:// with every network request refused, as a student reads it on a
+    train: MathJax is inside the page, the formulas are typeset, the score list names exercises."""
+    from tests.offline_browser import MATHJAX_DONE, VISIBLE_PROSE, offline_page, raw_math
+
+    path = flow["course"].feedback_dir("grace", A) / f"{A}.html"
+    with offline_page() as (page, blocked):
+        page.goto(path.as_uri())
+        assert page.evaluate(MATHJAX_DONE), "the feedback page has no MathJax"
+        typeset = page.locator("mjx-container").count()
+        prose = page.evaluate(VISIBLE_PROSE)
+        scores = page.locator("#toc li").all_inner_texts()
+        page.screenshot(path=str(tmp_path / "feedback.png"), full_page=False)
+    assert not blocked, f"the feedback page asked the network for {blocked}"
+    assert typeset > 20, f"only {typeset} formulas were typeset"
+    assert not raw_math(prose), f"formulas left as raw TeX: {raw_math(prose)[:5]}"
+    assert "tanh_derivative — hidden tests: 2/2" in [" ".join(s.split()) for s in scores], scores
+
+
 def test_a_merge_that_fails_midway_stores_nothing(flow, monkeypatch):
     from grader import gradebook
 

@@ -23,7 +23,7 @@ from grader.layout import Course
 from tests import harness
 
 A = "01_tanh_derivatives"
-COMMANDS = ("release", "collect", "autograde", "report", "feedback", "check")
+COMMANDS = ("release", "collect", "autograde", "report", "feedback", "check", "progress")
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,8 @@ def environment_packages() -> set[str]:
 def test_pyproject_and_environment_list_the_same_packages():
     project = pyproject()["project"]
     declared = {requirement_name(r) for r in project["dependencies"]}
-    declared |= {requirement_name(r) for r in project["optional-dependencies"]["dev"]}
+    for extra in ("dev", "site"):
+        declared |= {requirement_name(r) for r in project["optional-dependencies"][extra]}
     assert {"jupyterlab", "numpy", "torch", "matplotlib", "nbgrader", "ipywidgets",
             "tqdm"} <= declared
     assert {"pytest", "ruff"} <= declared
@@ -45,14 +46,14 @@ def test_pyproject_and_environment_list_the_same_packages():
 
 def test_environment_installs_the_repo_and_the_cpu_torch():
     text = (ROOT / "environment.yml").read_text()
-    assert "- -e .[dev]" in text and "torch==2.13.0" in text
+    assert "- -e .[dev,site]" in text and "torch==2.13.0" in text
 
 
 def test_packages_and_python_version():
     config = pyproject()
     assert config["project"]["requires-python"] == ">=3.10"
     assert set(config["tool"]["setuptools"]["packages"]["find"]["include"]) == {
-        "course_utils*", "grader*"}
+        "course_utils*", "grader*", "book*"}
 
 
 def test_makefile_targets_create_the_venv_and_pin_torch():
@@ -106,7 +107,7 @@ def test_readme_course_map_lists_every_assignment_in_order():
 
 
 @pytest.mark.parametrize("ignored", [".venv/", "grader/gradebook.db", "grader/submitted/",
-                                     "grader/autograded/", "grader/feedback/"])
+                                     "grader/autograded/", "grader/feedback/", "site/"])
 def test_gitignore_keeps_environments_and_student_data_out(ignored):
     assert ignored in (ROOT / ".gitignore").read_text().splitlines()
 
