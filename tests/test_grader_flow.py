@@ -21,9 +21,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -196,13 +198,18 @@ def flow(tmp_path_factory):
     # Placed by hand under another name: autograde itself must cope.
     write(notebooks["nina"], root / "grader" / "submitted" / "nina" / A / "final version.ipynb")
 
-    crashed = crash_after_first_grade(root, tmp_path_factory.mktemp("crash"))
-    outputs["autograde"] = run("autograde", "--root", root, "--jobs", "2", "--timeout",
-                               CELL_TIMEOUT, "--no-progress")
+    crash_tmp = tmp_path_factory.mktemp("crash")
+    crashed = crash_after_first_grade(root, crash_tmp)
+    left_by_the_crash = sorted(p.name for p in crash_tmp.iterdir())
+    # The next run, in the same temporary directory, removes what the killed one left there.
+    with mock.patch.object(tempfile, "tempdir", str(crash_tmp)):
+        outputs["autograde"] = run("autograde", "--root", root, "--jobs", "2", "--timeout",
+                                   CELL_TIMEOUT, "--no-progress")
+    left_after_the_rerun = sorted(p.name for p in crash_tmp.iterdir())
     outputs["report"] = run("report", "--root", root)
     outputs["feedback"] = run("feedback", "--root", root)
     return {"root": root, "course": Course(root), "out": outputs, "crashed": crashed,
-            "notebooks": notebooks}
+            "notebooks": notebooks, "left": (left_by_the_crash, left_after_the_rerun)}
 
 
 def grades(course: Course, student: str) -> dict[str, tuple[float | None, float]]:
@@ -276,6 +283,12 @@ def test_a_crash_loses_no_stored_grade_and_the_rerun_skips_it(flow):
     assert "skipped 1 already graded" in flow["out"]["autograde"][1]
     points = exercise_points(flow["course"], "alice")
     assert all(got == top for got, top in points.values()), points
+
+
+def test_the_next_run_removes_what_a_killed_run_left_in_the_temp_directory(flow):
+    by_the_crash, after_the_rerun = flow["left"]
+    assert any(name.startswith("rnn-grader-") for name in by_the_crash), by_the_crash
+    assert after_the_rerun == []
 
 
 def test_rerunning_autograde_grades_nothing_new(flow):

@@ -425,3 +425,24 @@ def test_a_kernel_that_ignores_the_interrupt_is_shut_down_and_later_cells_score_
     stopped = [i for i in issues if i.kind == "kernel"]
     assert len(stopped) == 1 and stopped[0].flag
     assert "stopped responding" in stopped[0].message and "test_after" in stopped[0].message
+
+
+# ----------------------------------------------------------------------------- settling errors
+
+
+def test_a_grader_error_met_twice_on_the_same_files_is_settled_as_failed():
+    from grader.autograde import settle
+    from grader.gradebook import Record, Result
+
+    def error(reason="nbgrader could not grade it: KeyError 'x'", checksum="abc"):
+        return Result("s", A, "error", reason=reason, checksum=checksum)
+
+    def stored(status="error", reason="nbgrader could not grade it: KeyError 'x'",
+               checksum="abc"):
+        return Record("s", A, status, reason, (), checksum, "2026-11-29", 1.0)
+
+    assert settle(error(), None).status == "error"
+    assert settle(error(), stored(reason="another error")).status == "error"
+    assert settle(error(), stored(checksum="new files")).status == "error"
+    settled = settle(error(), stored())
+    assert settled.status == "failed" and "twice" in settled.reason
