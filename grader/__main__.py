@@ -23,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .course import REPO_ROOT
 from .layout import Course
 
 
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=None, metavar="DIR",
                         help="course directory (default: this repository)")
+    common.add_argument("--db", default=None, metavar="URL",
+                        help="the gradebook's database: sqlite:///PATH or "
+                             "postgresql://USER@HOST:PORT/NAME (default: db_url of "
+                             "grader/nbgrader_config.py, SQLite at grader/gradebook.db)")
     parser = argparse.ArgumentParser(
         prog="python -m grader", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,8 +132,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    course = Course(args.root) if args.root else Course()
     try:
+        course = Course(args.root or REPO_ROOT, args.db)
         return COMMANDS[args.command](course, args)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -147,7 +152,7 @@ def _release(course: Course, args) -> int:
         raise ValueError(f"no solutions/<id>/<id>.ipynb for: {', '.join(unknown)}")
     (course.root / "grader").mkdir(exist_ok=True)
     root = None if course.root == repository.REPO_ROOT else course.root
-    for assignment in repository.release(chosen, root=root):
+    for assignment in repository.release(chosen, root=root, db_url=course.db_url):
         print(f"released {assignment} -> {course.release / assignment / assignment}.ipynb")
     return 0
 

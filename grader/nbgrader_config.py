@@ -7,6 +7,7 @@
 #   grader/submitted, grader/autograded, grader/feedback, grader/gradebook.db   student data
 from pathlib import Path
 
+from grader.course import gradebook_url
 from grader.policy import WARNING_STDERR_PATTERN
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
@@ -22,7 +23,11 @@ c.CourseDirectory.autograded_directory = "grader/autograded"
 c.CourseDirectory.feedback_directory = "grader/feedback"
 c.CourseDirectory.solution_directory = "grader/solution"
 c.CourseDirectory.source_with_tests_directory = "grader/source_with_tests"
-c.CourseDirectory.db_url = f"sqlite:///{repo_root / 'grader' / 'gradebook.db'}"
+# The gradebook. A course graded by several people at once (teaching assistants in the
+# formgrader, autograde on other machines) keeps it on a PostgreSQL server instead, e.g.
+#   c.CourseDirectory.db_url = gradebook_url("postgresql://grader@db.example.org:5432/rnn")
+# (the password goes in ~/.pgpass, not here). `python -m grader --db URL` overrides it once.
+c.CourseDirectory.db_url = gradebook_url(f"sqlite:///{repo_root / 'grader' / 'gradebook.db'}")
 
 # Execute.timeout, not ExecutePreprocessor.timeout: nbgrader's Execute preprocessor declares its
 # own `timeout` trait, so a value given to the parent class is silently ignored.
