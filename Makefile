@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-quick test-browser chromium release lint install clean-student-data help
+.PHONY: lab test test-quick test-browser chromium postgresql release lint install clean-student-data help
 
 help:
 	@echo "make lab           create .venv if needed, install, open JupyterLab on the course"
@@ -34,10 +34,10 @@ lab: install
 	JUPYTER_CONFIG_PATH="$(CURDIR)/grader" $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: install chromium
+test: install chromium postgresql
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
-test-quick: install
+test-quick: install postgresql
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -m "not browser"
 
 test-browser: install chromium
@@ -55,6 +55,18 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium"; $(APT_CHROMIUM); \
 	elif sudo -n true 2>/dev/null; then echo "installing Debian's chromium"; sudo sh -c '$(APT_CHROMIUM)'; \
 	else echo "note: the browser test needs: sudo apt-get install chromium chromium-driver"; fi
+
+# The PostgreSQL gradebook tests start a private server from Debian's postgresql binaries (they
+# never touch a server already running). Installed the same way as chromium.
+APT_POSTGRESQL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	postgresql >/dev/null
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "note: no PostgreSQL and no apt-get: the PostgreSQL gradebook tests will be skipped"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's postgresql"; $(APT_POSTGRESQL); \
+	elif sudo -n true 2>/dev/null; then echo "installing Debian's postgresql"; sudo sh -c '$(APT_POSTGRESQL)'; \
+	else echo "note: the PostgreSQL gradebook tests need: sudo apt-get install postgresql"; fi
 
 release: install
 	$(PY) -m grader release

@@ -69,6 +69,8 @@ def test_make_test_runs_the_browser_test_with_debians_chromium():
     assert recipe and "chromium" in recipe.group(1), "make test must install chromium first"
     assert "not browser" not in recipe.group(2), "make test must not deselect the browser test"
     assert "apt-get install -y -qq \\\n\tchromium chromium-driver" in text
+    assert "postgresql" in recipe.group(1), "make test must install PostgreSQL first"
+    assert "apt-get install -y -qq \\\n\tpostgresql" in text
     commands = [line for line in (text + (ROOT / ".ci" / "run").read_text()).splitlines()
                 if not line.lstrip().startswith("#")]
     assert not any("playwright install" in line for line in commands)
