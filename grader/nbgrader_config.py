@@ -40,6 +40,12 @@ c.Execute.timeout = 300
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = WARNING_STDERR_PATTERN
 
+# Late work: a submission handed in after the due date of `python -m grader release --due TIME`
+# (its time from nbgrader's timestamp.txt or `collect --times`) scores zero, nbgrader's only
+# built-in penalty; "none" records the lateness in the report without a penalty. Assignments
+# released without --due have no due date, so nothing is ever late.
+c.LateSubmissionPlugin.penalty_method = "zero"
+
 # The code that replaces a solution in the released notebook.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,5 +1,6 @@
-"""The instructor's loop on a PostgreSQL gradebook: release, collect, autograde, a manual grade as
-the formgrader writes it, report, feedback, against a private PostgreSQL server.
+"""The instructor's loop on a PostgreSQL gradebook: release (with a due date), collect (with the
+submission times of an LMS), autograde, a manual grade as the formgrader writes it, report (with
+Canvas's import file), feedback, against a private PostgreSQL server.
 
 Two ``autograde`` runs (one of them regrading bob, both grading carol) and a teaching assistant's
 manual grades go at the same time; afterwards every submission is in the gradebook once, with
@@ -12,6 +13,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,7 +68,8 @@ def loop(tmp_path_factory):
     with postgres.server() as db_url:
         root = tmp_path_factory.mktemp("course")
         shutil.copytree(harness.ROOT / "solutions" / A, root / "solutions" / A)
-        out = {"release": run("release", "--root", root, "--db", db_url)}
+        out = {"release": run("release", "--root", root, "--db", db_url, "--due",
+                              "2026-03-01T17:00:00+01:00")}
         release = harness.read(root / "notebooks" / A / f"{A}.ipynb")
         wrong = {name: next(iter(answers.wrong.values())) for name, answers in EXERCISES.items()}
         export = tmp_path_factory.mktemp("export") / "export.zip"
@@ -75,7 +78,10 @@ def loop(tmp_path_factory):
                 notebook = harness.filled_release(A, answers, release=release)
                 zf.writestr(f"{student}_{A}.ipynb", nbformat.writes(notebook))
             zf.writestr(f"carol_{A}.ipynb", nbformat.writes(release))
-        out["collect"] = run("collect", export, "--root", root, "--db", db_url)
+        times = export.with_name("times.csv")
+        times.write_text("student,submitted_at\nalice,2026-03-01T15:59:00+01:00\n"
+                         "dave,2026-03-01T18:30:00+01:00\n")
+        out["collect"] = run("collect", export, "--root", root, "--db", db_url, "--times", times)
         out["first autograde"] = run("autograde", "--root", root, "--db", db_url, "--jobs", "2",
                                      "--no-progress", "--student", "alice", "bob")
         course = Course(root, db_url)
@@ -106,7 +112,7 @@ def loop(tmp_path_factory):
         out["bob after the runs"] = free_response(course, "bob")
 
         give_manual_grade(db_url, "alice", 1.5, "Good: names the saturated regions.")
-        out["report"] = run("report", "--root", root, "--db", db_url)
+        out["report"] = run("report", "--root", root, "--db", db_url, "--lms", "canvas")
         out["feedback"] = run("feedback", "--root", root, "--db", db_url)
         yield {"root": root, "db_url": db_url, "course": course, "out": out}
 
@@ -169,12 +175,34 @@ def test_the_manual_grade_written_during_the_runs_is_kept(loop):
     assert loop["out"]["bob after the runs"] == written[-1]
 
 
+def report_rows(course: Course, name: str) -> dict[str, dict[str, str]]:
+    with open(course.reports / name, newline="") as handle:
+        return {r.get("student") or r["SIS Login ID"]: r for r in csv.DictReader(handle)}
+
+
 def test_report_shows_the_manual_grade_and_feedback_is_written(loop):
     course = loop["course"]
-    with open(course.reports / "grades.csv", newline="") as handle:
-        rows = {r["student"]: r for r in csv.DictReader(handle)}
+    rows = report_rows(course, "grades.csv")
     assert rows["alice"]["score"] == "17.5" and rows["alice"]["to_grade_by_hand"] == "0"
     assert rows["carol"]["score"] == "0"
     assert (course.feedback_dir("alice", A) / f"{A}.html").is_file()
     assert "Good: names the saturated regions." in (
         course.feedback_dir("alice", A) / f"{A}.html").read_text()
+
+
+def test_a_submission_after_the_due_date_gets_nbgraders_late_penalty(loop):
+    rows = report_rows(loop["course"], "grades.csv")
+    assert rows["alice"]["submitted_at"] == "2026-03-01 14:59:00 UTC"
+    assert rows["alice"]["late"] == "" and rows["alice"]["late_penalty"] == "0"
+    assert rows["dave"]["submitted_at"] == "2026-03-01 17:30:00 UTC"
+    assert rows["dave"]["late"] == "1h 30m"
+    assert rows["dave"]["late_penalty"] == "16" and rows["dave"]["score"] == "0"
+    assert rows["carol"]["submitted_at"] == "" and rows["carol"]["late"] == ""
+
+
+def test_canvas_import_file_has_the_final_scores(loop):
+    rows = report_rows(loop["course"], "canvas_import.csv")
+    assert rows["alice"][A] == "17.5" and rows["carol"][A] == "0"
+    assert rows["dave"][A] == "", "his written answer still waits for a grader"
+    assert re.search(rf"canvas: left empty until graded by hand: .*dave/{A}",
+                     loop["out"]["report"][1])
