@@ -75,4 +75,5 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean-student-data:
-	rm -rf grader/submitted grader/autograded grader/feedback grader/reports grader/gradebook.db
+	rm -rf grader/submitted grader/autograded grader/feedback grader/reports grader/gradebook.db \
+		grader/exchange

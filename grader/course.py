@@ -63,7 +63,7 @@ def nbgrader(*args: str, root: Path | None = None, db_url: str | None = None,
     command = [sys.executable, "-m", "nbgrader", *args]
     if root is not None:
         root = Path(root).resolve()
-        command.append(f"--CourseDirectory.root={root}")
+        command += [f"--CourseDirectory.root={root}", f"--Exchange.root={root / 'grader' / 'exchange'}"]
         db_url = db_url or f"sqlite:///{root / 'grader' / 'gradebook.db'}"
     if db_url is not None:
         command.append(f"--CourseDirectory.db_url={gradebook_url(db_url)}")
@@ -77,8 +77,11 @@ def nbgrader(*args: str, root: Path | None = None, db_url: str | None = None,
 
 def release(assignments: list[str] | None = None, root: Path | None = None,
             db_url: str | None = None) -> list[str]:
-    """Regenerate the released notebooks from ``solutions/`` and register them in the gradebook."""
+    """Regenerate the released notebooks from ``solutions/``, register them in the gradebook and
+    put them in the course's exchange (nbgrader's ``release_assignment``), where the formgrader
+    looks for released assignments."""
     chosen = assignments or available_assignments()
     for assignment in chosen:
         nbgrader("generate_assignment", assignment, "--force", root=root, db_url=db_url)
+        nbgrader("release_assignment", assignment, "--force", root=root, db_url=db_url)
     return chosen

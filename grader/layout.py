@@ -45,6 +45,8 @@ class Course:
         config = copy.deepcopy(_course_file_config())
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
+        if self.root != course.REPO_ROOT:
+            config.Exchange.root = str(self.exchange)
         return config
 
     def _directory(self, name: str) -> Path:
@@ -100,6 +102,12 @@ class Course:
     @property
     def feedback(self) -> Path:
         return self._directory("feedback")
+
+    @property
+    def exchange(self) -> Path:
+        if self.root == course.REPO_ROOT:
+            return Path(_course_file_config().Exchange.root)
+        return self.root / "grader" / "exchange"
 
     @property
     def reports(self) -> Path:

@@ -21,6 +21,11 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = "grader/submitted"
 c.CourseDirectory.autograded_directory = "grader/autograded"
 c.CourseDirectory.feedback_directory = "grader/feedback"
+# The exchange, for a course on one machine: `python -m grader release` puts each released
+# assignment there (nbgrader's release_assignment), so the formgrader shows it as released and
+# finds the exchange it looks for. A JupyterHub deployment sets the shared exchange instead, e.g.
+#   c.Exchange.root = "/srv/nbgrader/exchange"
+c.Exchange.root = str(repo_root / "grader" / "exchange")
 c.CourseDirectory.solution_directory = "grader/solution"
 c.CourseDirectory.source_with_tests_directory = "grader/source_with_tests"
 # The gradebook. A course graded by several people at once (teaching assistants in the
