@@ -112,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="only these assignments")
     autograde.add_argument("--force", action="store_true",
                            help="grade again submissions that were already graded")
+    autograde.add_argument("--cluster", metavar="ADDRESS",
+                           help="grade on the workers of the Dask cluster whose scheduler is at "
+                                "ADDRESS (e.g. tcp://10.0.0.5:8786), as many at once as they "
+                                "have threads, instead of local processes")
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     report = command(
@@ -218,9 +222,10 @@ def _autograde(course: Course, args) -> int:
     summary = autograde(course, students=args.student, assignments=args.assignment,
                         jobs=args.jobs, timeout=args.timeout,
                         submission_timeout=args.submission_timeout, force=args.force,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, cluster=args.cluster)
+    where = f"--cluster {args.cluster}" if args.cluster else f"--jobs {args.jobs}"
     print(f"graded {len(summary.graded)} submissions in {summary.seconds:.0f} s "
-          f"(--jobs {args.jobs}); skipped {len(summary.skipped)} already graded"
+          f"({where}); skipped {len(summary.skipped)} already graded"
           + (" (--force grades them again)" if summary.skipped else ""))
     if summary.graded:
         rows = {(r.student, r.assignment): r for r in collect_rows(course)}

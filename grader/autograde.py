@@ -99,9 +99,11 @@ def threads_per_kernel(jobs: int, cores: int | None = None) -> int:
 def autograde(course: Course, students: list[str] | None = None,
               assignments: list[str] | None = None, jobs: int = 1,
               timeout: int | None = None, submission_timeout: float | None = None,
-              force: bool = False, progress: bool = True) -> Summary:
+              force: bool = False, progress: bool = True, cluster: str | None = None) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
-    workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker."""
+    workers, or on the Dask cluster whose scheduler is at ``cluster`` (as many at once as it
+    has worker threads); ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit
+    of a worker."""
     from . import worker  # imports nbgrader: before any fork, once
 
     started = time.monotonic()
@@ -122,7 +124,13 @@ def autograde(course: Course, students: list[str] | None = None,
     cell_timeout = timeout or config.Execute.timeout
     limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
     scratch = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    context = None
     try:
+        if cluster:
+            from .cluster import ClusterContext
+
+            context = ClusterContext(cluster, limit)
+            jobs = context.slots
         templates, references = {}, {}
         for assignment in sorted({s.assignment for s in todo}):
             templates[assignment] = gradebook.make_template(
@@ -142,8 +150,10 @@ def autograde(course: Course, students: list[str] | None = None,
                 str(course.release / submission.assignment),
                 str(templates[submission.assignment]), str(workdir), config, timeout,
                 references[submission.assignment], threads=threads))
-        _run(course, pending, jobs, limit, summary, progress)
+        _run(course, pending, jobs, limit, summary, progress, context)
     finally:
+        if context is not None:
+            context.close()
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
@@ -158,13 +168,13 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
-         progress: bool) -> None:
+         progress: bool, context=None) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked
-    context = _context()
+    context = context or _context()
     if context.get_start_method() == "fork":
         worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))
