@@ -67,12 +67,21 @@ class ClusterContext:
         self.limit = limit
         self._bundles: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
+        self.hosts = self.threads_per_host()
+        # Each worker's fork server imports the grader while the first jobs are being sent.
+        self.client.run(warm_up)
 
     @property
     def slots(self) -> int:
         """Jobs the cluster runs at once (one per worker thread), at least one."""
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        return max(1, sum(w["nthreads"] for w in workers.values()))
+        return max(1, sum(self.threads_per_host().values()))
+
+    def threads_per_host(self) -> dict[str, int]:
+        """Worker threads on each machine: the kernels running there share its cores."""
+        found: dict[str, int] = {}
+        for worker in self.client.scheduler_info(n_workers=-1)["workers"].values():
+            found[worker["host"]] = found.get(worker["host"], 0) + worker["nthreads"]
+        return found
 
     def get_start_method(self) -> str:
         return "dask"
@@ -113,6 +122,7 @@ class RemoteJob:
         self.future = None
         self._read, self._write = os.pipe()
         self._arrived = threading.Event()
+        self._closing = threading.Lock()
 
     @property
     def sentinel(self) -> int:
@@ -123,12 +133,14 @@ class RemoteJob:
         key = f"grade-{job.student}-{job.assignment}-{uuid.uuid4().hex[:8]}"
         self.future = self.context.client.submit(
             grade_remotely, job, files_of(Path(job.submission)), self.context.bundle(job),
-            self.context.limit, key=key, pure=False)
+            self.context.limit, self.context.hosts, key=key, pure=False)
         self.future.add_done_callback(self._land)
 
     def _land(self, future) -> None:
         """Runs in the client's thread when the job ends: its files go where a local worker
         would have left them, then the sentinel becomes readable."""
+        if self._arrived.is_set():  # given up on (kill) already
+            return
         try:
             if future.cancelled():
                 self.exitcode = -signal.SIGKILL
@@ -154,8 +166,14 @@ class RemoteJob:
             self._write_error(f"its result could not be read back: {error!r}")
             self.exitcode = 1
         finally:
-            self._arrived.set()
-            os.close(self._write)
+            self._signal()
+
+    def _signal(self) -> None:
+        """Make the sentinel readable, once."""
+        with self._closing:
+            if not self._arrived.is_set():
+                self._arrived.set()
+                os.close(self._write)
 
     def _write_error(self, reason: str) -> None:
         result = Result(self.job.student, self.job.assignment, ERROR, reason=reason,
@@ -173,20 +191,24 @@ class RemoteJob:
             self.future.cancel()
         if not self._arrived.wait(10):
             self.exitcode = -signal.SIGKILL
-            self._arrived.set()
-            with contextlib.suppress(OSError):
-                os.close(self._write)
+            self._signal()
 
 
 # ----------------------------------------------------------------------------- on a worker
 
 
-def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float) -> dict:
+def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float,
+                   hosts: dict[str, int]) -> dict:
     """Grade ``job`` on this worker from its files as bytes; return what it produced as bytes:
-    ``result`` (result.json), ``log``, ``autograded`` (relative path -> bytes), ``exitcode``."""
+    ``result`` (result.json), ``log``, ``autograded`` (relative path -> bytes), ``exitcode``.
+    The kernel gets its share of this machine's cores among the ``hosts[host]`` worker threads
+    grading here."""
     from distributed import get_worker
 
     from .autograde import threads_per_kernel
+
+    worker = get_worker()
+    host = worker.address.rsplit(":", 1)[0].split("://")[-1]
 
     with tempfile.TemporaryDirectory(prefix="rnn-grader-remote-") as scratch:
         scratch = Path(scratch)
@@ -197,7 +219,7 @@ def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float
         here = dataclasses.replace(
             job, submission=str(write_files(submission, scratch / "submission")),
             release=str(release), template=str(scratch / "template.db"), workdir=str(workdir),
-            threads=threads_per_kernel(get_worker().state.nthreads))
+            threads=threads_per_kernel(max(hosts.get(host, 0), worker.state.nthreads)))
         exitcode = _run_child(here, limit)
         returned = {"result": None, "log": None, "autograded": {}, "exitcode": exitcode}
         if here.log_path.exists():
@@ -220,8 +242,7 @@ def _run_child(job, limit: float) -> int | None:
     stopped at ``limit``."""
     import multiprocessing
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.preload"])
+    context = start_fork_server()
     # A Dask worker started by a nanny is a daemonic process, which multiprocessing forbids to
     # have children; the child is ours to stop (below, and by _die_with_parent).
     me = multiprocessing.current_process()
@@ -235,6 +256,22 @@ def _run_child(job, limit: float) -> int | None:
         child.join(10)
         return None
     return child.exitcode
+
+
+def start_fork_server():
+    """The multiprocessing context of a worker's grading children: forked from a server that
+    imported (and warmed up) the grader once, as the local pool forks from a warm parent."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.preload"])
+    forkserver.ensure_running()
+    return context
+
+
+def warm_up() -> None:
+    start_fork_server()
 
 
 def _child_main(job) -> None:

@@ -180,3 +180,13 @@ def test_each_submission_is_graded_once(runs):
 
 def test_nothing_is_left_running(runs):
     assert runs["leftovers"] == []
+
+
+def test_files_from_a_worker_stay_inside_the_jobs_folder(tmp_path):
+    from grader.cluster import files_of, write_files
+
+    write_files({"a/b.txt": b"x", "c.ipynb": b"{}"}, tmp_path / "job")
+    assert files_of(tmp_path / "job") == {"a/b.txt": b"x", "c.ipynb": b"{}"}
+    with pytest.raises(ValueError, match="outside the job's directory"):
+        write_files({"../escaped.txt": b"x"}, tmp_path / "job")
+    assert not (tmp_path / "escaped.txt").exists()
