@@ -46,7 +46,8 @@ test-browser: install test-system-packages
 	$(PY) -m pytest -m browser -n $(JOBS) --dist loadgroup
 
 # Debian packages the project needs outside .venv: bubblewrap (the grading sandbox), and for the
-# tests Debian's chromium (the browser tests; never Playwright's own download). Installed when
+# tests Debian's chromium (the browser tests; never Playwright's own download) and postgresql (the
+# PostgreSQL gradebook tests start a private server from its binaries, never one already running). Installed when
 # missing and this machine lets us (root, or sudo without a password); otherwise a note says what
 # to install: the browser tests then skip on a workstation and fail under CI, and autograde
 # refuses to run without its sandbox unless told --no-sandbox.
@@ -65,7 +66,8 @@ system-packages:
 	$(call apt_install,bubblewrap)
 
 test-system-packages:
-	$(call apt_install,bubblewrap chromium chromium-driver)
+	$(call apt_install,bubblewrap chromium chromium-driver postgresql)
+
 
 release: install
 	$(PY) -m grader release
@@ -79,4 +81,5 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean-student-data:
-	rm -rf grader/submitted grader/autograded grader/feedback grader/reports grader/gradebook.db
+	rm -rf grader/submitted grader/autograded grader/feedback grader/reports grader/gradebook.db \
+		grader/exchange

@@ -1,7 +1,8 @@
 """Autograde throughput: plain sequential nbgrader vs ``grader autograde --jobs 2``, with and
-without its sandbox.
+without its sandbox; with ``--cluster``, the local pool vs a Dask cluster.
 
     .venv/bin/python -m benchmarks.autograde [--submissions 24] [--jobs 2] [--rounds 1]
+    .venv/bin/python -m benchmarks.autograde --cluster [--submissions 12]
 
 Generates SUBMISSIONS notebooks of 01_tanh_derivatives (each exercise answered correctly or with
 one of the classic wrong answers of tests/answers, at random), then grades the same set four
@@ -20,16 +21,25 @@ of the sandbox, (2) over (3) per submission (target: <= 10%), and the per-submis
 (3) over (4) at the same parallelism (target: <= 20%), and checks that (1), (2) and (3) gave
 every cell the same score. On a machine shared with other work the
 timings drift with its load (printed before each step): ``--rounds 3`` grades the submissions
-in three batches, each with the four methods in rotating order, so that drift hits all three.
+in three batches, each with the four methods in rotating order, so that drift hits all four.
+
+``--cluster`` grades the same submissions with ``grader autograde --jobs 1`` and ``--jobs 2``
+and on a Dask cluster started here (``dask scheduler`` and 1, then 2, single-threaded ``dask
+worker`` processes on 127.0.0.1), and prints the cluster's overhead per submission over the
+local pool at the same parallelism (target: <= 15%), and the capacity model: submissions per
+core-hour, and the cores that grade 80,000 submissions in 2 hours.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import multiprocessing
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -131,6 +141,77 @@ def locked_sources(target: Course) -> dict[str, str]:
         return {c.name: c.source for c in notebook.source_cells if c.locked}
 
 
+@contextlib.contextmanager
+def dask_cluster(workers: int, scratch: Path):
+    """A scheduler and ``workers`` single-threaded workers on 127.0.0.1; yields its address."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+             "cwd": course.REPO_ROOT, "start_new_session": True}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port",
+                                   str(port), "--no-dashboard"], **quiet)]
+    try:
+        processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1",
+                                        "--no-dashboard", "--local-directory", str(scratch)],
+                                       **quiet) for _ in range(workers)]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def cluster_benchmark(n: int, scratch: Path) -> int:
+    print(f"{os.cpu_count()} CPUs; {n} submissions of {ASSIGNMENT}; {load()}")
+    source = make_course(scratch / "source")
+    release = harness.read(source.release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    submit(source, generate(n, release))
+    wall, results = {}, {}
+
+    def grade(label: str, *options: str) -> None:
+        target = Course(scratch / label.replace(" ", "_"))
+        shutil.copytree(source.root, target.root)
+        print(f"{label} ... ({load()})", flush=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", "autograde", "--root", str(target.root),
+                        "--no-progress", *options], check=False, cwd=course.REPO_ROOT,
+                       stdout=subprocess.DEVNULL)
+        wall[label] = time.perf_counter() - started
+        results[label] = scores(target)
+
+    for workers in (1, 2):
+        grade(f"local --jobs {workers}", "--jobs", str(workers))
+        with dask_cluster(workers, scratch) as address:
+            grade(f"dask, {workers} worker{'s' * (workers > 1)}", "--cluster", address)
+
+    print()
+    print(f"{'':28}{'wall s':>9}{'s / submission':>16}")
+    for label, seconds in wall.items():
+        print(f"{label:28}{seconds:>9.1f}{seconds / n:>16.2f}")
+    print()
+    for workers in (1, 2):
+        local, dask = (wall[f"local --jobs {workers}"],
+                       wall[f"dask, {workers} worker{'s' * (workers > 1)}"])
+        print(f"{workers} at a time: the cluster's overhead over the local pool "
+              f"{100 * (dask - local) / local:+.0f}% ({(dask - local) / n:+.2f} s per "
+              "submission; target <= 15%)")
+    per_core_hour = n / (wall["local --jobs 2"] * 2) * 3600
+    print(f"capacity: {per_core_hour:.0f} submissions per core-hour (local pool, 2 at a time "
+          f"on 2 cores); 80,000 submissions in 2 hours need {80_000 / (2 * per_core_hour):.0f}"
+          " cores")
+    same = all(r == results["local --jobs 1"] for r in results.values())
+    print(f"identical scores per cell in all four runs: {'yes' if same else 'NO'}")
+    print(f"({load()} at the end)")
+    return 0 if same else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=24)
@@ -139,11 +220,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="split the submissions into ROUNDS batches and grade each batch "
                              "with the three methods in rotating order, so that a change in "
                              "the machine's load hits all three alike (default: 1)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="compare the local pool with a Dask cluster of 1 and 2 workers")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)  # method 3, in a process
     args = parser.parse_args(argv)
     if args.bare:
         bare(args.bare, args.jobs)
         return 0
+    if args.cluster:
+        scratch = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+        try:
+            return cluster_benchmark(args.submissions, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     n, jobs, rounds = args.submissions, args.jobs, max(1, args.rounds)
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-autograde-"))

@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from .course import REPO_ROOT
 from .layout import Course
 
 
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=None, metavar="DIR",
                         help="course directory (default: this repository)")
+    common.add_argument("--db", default=None, metavar="URL",
+                        help="the gradebook's database: sqlite:///PATH or "
+                             "postgresql://USER@HOST:PORT/NAME (default: db_url of "
+                             "grader/nbgrader_config.py, SQLite at grader/gradebook.db)")
     parser = argparse.ArgumentParser(
         prog="python -m grader", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "the assignment's cells, hidden tests included, to grade submissions against.")
     release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                          help="assignment ids (default: every notebook in solutions/)")
+    release.add_argument("--due", metavar="TIME",
+                         help="due date of these assignments, with its time zone (e.g. "
+                              "2026-03-01T17:00:00+01:00): a submission handed in later gets "
+                              "nbgrader's late penalty (LateSubmissionPlugin in "
+                              "grader/nbgrader_config.py)")
 
     from .collect import DEFAULT_PATTERN
     collect = command(
@@ -62,13 +72,20 @@ def _parser() -> argparse.ArgumentParser:
         "Ids may contain letters, digits, '.', '_' and '-'. The assignment is --assignment, or\n"
         "the assignment id in the notebook's name, or the only released assignment. A single\n"
         "notebook under another name is renamed; entries that cannot be placed are listed with\n"
-        "the reason. Collecting again replaces a student's earlier submission.")
+        "the reason. Collecting again replaces a student's earlier submission.\n\n"
+        "Lateness: an entry's own timestamp.txt (nbgrader's) is kept; Canvas's LATE marker in a\n"
+        "file name is kept as lms-late.txt (Canvas gives no time); --times sets the time of the\n"
+        "students it names, so that nbgrader's late penalty applies after `release --due`.")
     collect.add_argument("path", type=Path, metavar="PATH", help="a folder or a .zip file")
     collect.add_argument("--assignment", metavar="ID",
                          help="the assignment every entry belongs to")
     collect.add_argument("--pattern", default=DEFAULT_PATTERN, metavar="REGEX",
                          help="regular expression with a group named 'student', searched in "
-                              "each entry's name (default: %(default)s)")
+                              "each entry's name, or 'canvas' for Canvas's numeric user ids "
+                              "(default: %(default)s)")
+    collect.add_argument("--times", type=Path, metavar="CSV",
+                         help="submission times: a CSV with the columns student and "
+                              "submitted_at (ISO 8601 with the time zone)")
     collect.add_argument("--dry-run", action="store_true",
                          help="say what would be placed, change nothing")
 
@@ -98,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="only these assignments")
     autograde.add_argument("--force", action="store_true",
                            help="grade again submissions that were already graded")
+    autograde.add_argument("--cluster", metavar="ADDRESS",
+                           help="grade on the workers of the Dask cluster whose scheduler is at "
+                                "ADDRESS (e.g. tcp://10.0.0.5:8786), as many at once as they "
+                                "have threads, instead of local processes")
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
     autograde.add_argument("--memory", type=float, default=4, metavar="GiB",
                            help="memory of each kernel and everything it starts (default: 4)")
@@ -111,12 +132,20 @@ def _parser() -> argparse.ArgumentParser:
                                 "could then read solutions and change grades); recorded in the "
                                 "report")
 
-    command("report", "grades CSVs per student and per exercise, summary, score plots",
-            "Write grader/reports/grades.csv (student x assignment: status, score, max,\n"
-            "late penalty, cells to grade by hand, issues), grader/reports/exercises.csv\n"
-            "(student x assignment x exercise: points) and <assignment>_scores.png (points per\n"
-            "exercise), and print a summary. Submissions that failed to grade have an empty\n"
-            "score and their status says why.")
+    report = command(
+        "report", "grades CSVs per student and per exercise, summary, score plots",
+        "Write grader/reports/grades.csv (student x assignment: status, score, max,\n"
+        "late penalty, submission time, lateness, cells to grade by hand, issues),\n"
+        "grader/reports/exercises.csv (student x assignment x exercise: points) and\n"
+        "<assignment>_scores.png (points per exercise), and print a summary. Submissions that\n"
+        "failed to grade have an empty score and their status says why.\n\n"
+        "--lms canvas|moodle also writes grader/reports/<lms>_import.csv for the LMS's\n"
+        "gradebook import; a score still waiting for a manual grade is left empty there.")
+    report.add_argument("--lms", choices=("canvas", "moodle"),
+                        help="also write the scores as this LMS's gradebook import reads them")
+    report.add_argument("--roster", type=Path, metavar="CSV",
+                        help="Canvas's own gradebook export, to fill in each student's name, "
+                             "ids and section and the assignment columns' titles")
 
     feedback = command(
         "feedback", "one HTML file per student and assignment, hidden tests left out",
@@ -172,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
-    course = Course(args.root) if args.root else Course()
     try:
+        course = Course(args.root or REPO_ROOT, args.db)
         return COMMANDS[args.command](course, args)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -192,16 +221,29 @@ def _release(course: Course, args) -> int:
         raise ValueError(f"no solutions/<id>/<id>.ipynb for: {', '.join(unknown)}")
     (course.root / "grader").mkdir(exist_ok=True)
     root = None if course.root == repository.REPO_ROOT else course.root
-    for assignment in repository.release(chosen, root=root):
+    due = _parse_due(args.due) if args.due else None
+    for assignment in repository.release(chosen, root=root, db_url=course.db_url):
         print(f"released {assignment} -> {course.release / assignment / assignment}.ipynb")
+    if due is not None:
+        with course.gradebook() as gradebook:
+            for assignment in chosen:
+                gradebook.update_or_create_assignment(assignment, duedate=due)
+                print(f"{assignment} is due {due:%Y-%m-%d %H:%M} UTC")
     return 0
 
 
-def _collect(course: Course, args) -> int:
-    from .collect import collect
+def _parse_due(text: str):
+    from .collect import parse_time
 
+    return parse_time(text, "--due").replace(tzinfo=None)  # nbgrader stores naive UTC
+
+
+def _collect(course: Course, args) -> int:
+    from .collect import collect, read_times
+
+    times = read_times(args.times) if args.times else None
     result = collect(course, args.path, assignment=args.assignment, pattern=args.pattern,
-                     dry_run=args.dry_run)
+                     dry_run=args.dry_run, times=times)
     verb = "would place" if args.dry_run else "placed"
     for placed in result.placed:
         notes = f"  ({'; '.join(placed.notes)})" if placed.notes else ""
@@ -211,6 +253,8 @@ def _collect(course: Course, args) -> int:
     students = {p.student for p in result.placed}
     print(f"{len(result.placed)} submissions of {len(students)} students {verb}; "
           f"{len(result.unplaced)} entries not placed")
+    if result.unused_times:
+        print(f"--times names students with no submission here: {', '.join(result.unused_times)}")
     return 0 if result.placed else 1
 
 
@@ -233,9 +277,10 @@ def _autograde(course: Course, args) -> int:
                         jobs=args.jobs, timeout=args.timeout,
                         submission_timeout=args.submission_timeout, force=args.force,
                         progress=not args.no_progress, sandbox=not args.no_sandbox,
-                        limits=limits)
+                        limits=limits, cluster=args.cluster)
+    where = f"--cluster {args.cluster}" if args.cluster else f"--jobs {args.jobs}"
     print(f"graded {len(summary.graded)} submissions in {summary.seconds:.0f} s "
-          f"(--jobs {args.jobs}); skipped {len(summary.skipped)} already graded"
+          f"({where}); skipped {len(summary.skipped)} already graded"
           + (" (--force grades them again)" if summary.skipped else ""))
     if summary.graded:
         rows = {(r.student, r.assignment): r for r in collect_rows(course)}
@@ -269,7 +314,9 @@ def _table(rows: list[tuple[str, str, str, str, list[str]]]) -> str:
 def _report(course: Course, args) -> int:
     from .report import report
 
-    rows, written, summary = report(course)
+    if args.roster and args.lms != "canvas":
+        raise ValueError("--roster is Canvas's gradebook export: use it with --lms canvas")
+    rows, written, summary = report(course, lms=args.lms, roster=args.roster)
     print(summary, end="")
     for path in written:
         print(f"wrote {path}")

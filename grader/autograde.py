@@ -111,17 +111,19 @@ def autograde(course: Course, students: list[str] | None = None,
               assignments: list[str] | None = None, jobs: int = 1,
               timeout: int | None = None, submission_timeout: float | None = None,
               force: bool = False, progress: bool = True, sandbox: bool = True,
-              limits: Limits = DEFAULT_LIMITS,
+              limits: Limits = DEFAULT_LIMITS, cluster: str | None = None,
               on_cell: Callable[[str, str, dict], None] | None = None) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
-    workers; ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit of a worker.
-    Each kernel runs in a sandbox with ``limits``; without a working sandbox this refuses to run
-    unless ``sandbox=False``. ``on_cell(student, assignment, cell)`` hears of each graded cell as
-    soon as it has run (``cell``: its grade_id and outputs)."""
+    workers, or on the Dask cluster whose scheduler is at ``cluster`` (as many at once as it
+    has worker threads); ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit
+    of a worker. Each kernel runs in a sandbox with ``limits``; without a working sandbox this
+    refuses to run unless ``sandbox=False`` (on a cluster, each worker checks its own).
+    ``on_cell(student, assignment, cell)`` hears of each graded cell as soon as it has run
+    (``cell``: its grade_id and outputs)."""
     from . import sandbox as jail
     from . import worker  # imports nbgrader: before any fork, once
 
-    if sandbox:
+    if sandbox and not cluster:
         why = jail.check()
         if why:
             raise RuntimeError(f"the grading sandbox does not work here: {why}. Grading without "
@@ -147,7 +149,13 @@ def autograde(course: Course, students: list[str] | None = None,
     cell_timeout = timeout or config.Execute.timeout
     limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    context = None
     try:
+        if cluster:
+            from .cluster import ClusterContext
+
+            context = ClusterContext(cluster, limit)
+            jobs = context.slots
         templates, references = {}, {}
         for assignment in sorted({s.assignment for s in todo}):
             templates[assignment] = gradebook.make_template(
@@ -168,8 +176,10 @@ def autograde(course: Course, students: list[str] | None = None,
                 str(templates[submission.assignment]), str(workdir), config, timeout,
                 references[submission.assignment], threads=threads,
                 limits=limits if sandbox else None))
-        _run(course, pending, jobs, limit, summary, progress, known, on_cell)
+        _run(course, pending, jobs, limit, summary, progress, known, context, on_cell)
     finally:
+        if context is not None:
+            context.close()
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
@@ -224,14 +234,14 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
-         progress: bool, known: dict,
+         progress: bool, known: dict, context=None,
          on_cell: Callable[[str, str, dict], None] | None = None) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked
-    context = _context()
+    context = context or _context()
     if context.get_start_method() == "fork":
         worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))

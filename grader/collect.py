@@ -11,20 +11,37 @@ the assignment id found in the notebook's (or the entry's) name, else the only r
 submission lands in nbgrader's ``submitted/<student>/<assignment>/<assignment>.ipynb``; a
 notebook handed in under another name is renamed (and said so). What cannot be placed is listed
 with the reason, nothing is guessed silently.
+
+Lateness travels with the submission, so that nbgrader's late penalties apply (against the due
+date given to ``release --due``):
+
+- an entry holding nbgrader's own ``timestamp.txt`` (an export of nbgrader's exchange) keeps it;
+- ``times`` (``--times CSV``: columns ``student`` and ``submitted_at``, times with their time zone)
+  writes ``timestamp.txt`` for the students it names, whatever the export said;
+- Canvas marks a late file in its name (``doejane_LATE_1234_5678_nb.ipynb``, see Canvas's
+  ``ContentZipper#get_filename``) but gives no time: such a submission gets ``lms-late.txt``,
+  which the report shows, until ``--times`` gives its time.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .layout import Course, submission_checksum, valid_student_id
 
 DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:_.*|\.ipynb)?$"
+# Canvas's "Download Submissions": <sortable name>[_LATE]_<user id>_<attachment id>_<file name>.
+PATTERNS = {"canvas": r"^[^_]+_(?:LATE_)?(?P<student>\d+)_"}
+CANVAS_LATE = re.compile(r"(?:^|_)LATE_")  # names are lower-cased by Canvas; the marker is not
+TIMESTAMP = "timestamp.txt"  # nbgrader's submission time, read by its autograde
+LMS_LATE = "lms-late.txt"  # the export said "late" without saying when
 _IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
 
 
@@ -40,6 +57,47 @@ class Placed:
 class Collection:
     placed: list[Placed] = field(default_factory=list)
     unplaced: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
+    unused_times: list[str] = field(default_factory=list)  # students of --times not placed
+
+
+def read_times(path: Path) -> dict[str, datetime]:
+    """``student -> submitted_at`` (UTC) from a CSV with those two columns and a header."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--times: {path} does not exist")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = {name.strip().lower().replace("-", "_").replace(" ", "_"): name
+               for name in (rows[0].keys() if rows else [])}
+    if not {"student", "submitted_at"} <= set(columns):
+        raise ValueError(f"--times: {path.name} needs a header with the columns student and "
+                         f"submitted_at; found: {', '.join(columns) or 'no header'}")
+    times = {}
+    for number, row in enumerate(rows, start=2):
+        student = (row[columns["student"]] or "").strip()
+        text = (row[columns["submitted_at"]] or "").strip()
+        if not student and not text:
+            continue
+        times[student] = parse_time(text, f"--times: {path.name} line {number}")
+    return times
+
+
+def parse_time(text: str, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace(" UTC", "+00:00").replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ValueError(f"{where}: {text!r} is not a time; expected ISO 8601 with its time "
+                         "zone, e.g. 2026-03-01T17:05:00+01:00 or 2026-03-01 16:05:00Z") \
+            from error
+    if moment.tzinfo is None:
+        raise ValueError(f"{where}: {text!r} has no time zone, so its lateness is unknown; "
+                         "write it as 2026-03-01T17:05:00+01:00 (or Z for UTC)")
+    return moment.astimezone(timezone.utc)
+
+
+def nbgrader_timestamp(moment: datetime) -> str:
+    """The format nbgrader writes to timestamp.txt (and parses back)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -85,10 +143,12 @@ def _assignment_for(entry: Path, notebooks: list[Path], known: list[str],
 
 
 def collect(course: Course, path: Path, assignment: str | None = None,
-            pattern: str = DEFAULT_PATTERN, dry_run: bool = False) -> Collection:
-    """Place every submission of the export at ``path`` (a folder or a .zip) in the course."""
+            pattern: str = DEFAULT_PATTERN, dry_run: bool = False,
+            times: dict[str, datetime] | None = None) -> Collection:
+    """Place every submission of the export at ``path`` (a folder or a .zip) in the course;
+    ``times`` (student -> submission time) overrides what the export says about lateness."""
     path = Path(path)
-    regex = re.compile(pattern)
+    regex = re.compile(PATTERNS.get(pattern, pattern))
     if "student" not in regex.groupindex:
         raise ValueError(f"the pattern needs a group named 'student': {pattern}")
     known = course.released_assignments() or course.source_assignments()
@@ -104,11 +164,14 @@ def collect(course: Course, path: Path, assignment: str | None = None,
             folder = Path(scratch)
         else:
             folder = path
-        return _collect_folder(course, folder, known, assignment, regex, dry_run)
+        result = _collect_folder(course, folder, known, assignment, regex, dry_run, times or {})
+    result.unused_times = sorted(set(times or {}) - {p.student for p in result.placed})
+    return result
 
 
 def _collect_folder(course: Course, folder: Path, known: list[str], forced: str | None,
-                    regex: re.Pattern, dry_run: bool) -> Collection:
+                    regex: re.Pattern, dry_run: bool, times: dict[str, datetime]
+                    ) -> Collection:
     result = Collection()
     chosen: dict[tuple[str, str], tuple[Path, list[Path]]] = {}
     for entry in _entries(folder):
@@ -139,7 +202,7 @@ def _collect_folder(course: Course, folder: Path, known: list[str], forced: str 
                                     f"for {target}; kept {entry.name}, the last by name"))
         chosen[key] = (entry, files)
     for (student, target), (entry, files) in chosen.items():
-        placed = _place(course, student, target, entry, files, dry_run)
+        placed = _place(course, student, target, entry, files, dry_run, times.get(student))
         if isinstance(placed, str):
             result.unplaced.append((entry.name, placed))
         else:
@@ -148,8 +211,9 @@ def _collect_folder(course: Course, folder: Path, known: list[str], forced: str 
 
 
 def _place(course: Course, student: str, assignment: str, entry: Path, files: list[Path],
-           dry_run: bool) -> Placed | str:
-    """Copy one student's files; return what was done, or why nothing could be."""
+           dry_run: bool, submitted_at: datetime | None = None) -> Placed | str:
+    """Copy one student's files (and what the export says about their lateness); return what was
+    done, or why nothing could be."""
     expected = f"{assignment}.ipynb"
     notebooks = [p for p in files if p.suffix == ".ipynb"]
     placed = Placed(student, assignment, entry.name)
@@ -174,6 +238,7 @@ def _place(course: Course, student: str, assignment: str, entry: Path, files: li
             placed.notes.append(f"left out the extra notebook {path.name}")
             continue
         layout[path] = names.get(path) or str(path.relative_to(base))
+    lateness = _lateness(entry, layout, submitted_at, placed)
     target = course.submission_dir(student, assignment)
     if dry_run:
         return placed
@@ -182,6 +247,8 @@ def _place(course: Course, student: str, assignment: str, entry: Path, files: li
         for path, relative in layout.items():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staging / relative)
+        for name, text in lateness.items():
+            (staging / name).write_text(text)
         if target.exists():
             if submission_checksum(target) == submission_checksum(staging):
                 placed.notes.append("unchanged since the last collect")
@@ -193,6 +260,26 @@ def _place(course: Course, student: str, assignment: str, entry: Path, files: li
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return placed
+
+
+def _lateness(entry: Path, layout: dict[Path, str], submitted_at: datetime | None,
+              placed: Placed) -> dict[str, str]:
+    """The files that carry lateness into the submission (dropping the export's own where
+    ``submitted_at`` replaces it), with a note on each."""
+    if submitted_at is not None:
+        for path in [p for p, relative in layout.items() if relative in (TIMESTAMP, LMS_LATE)]:
+            del layout[path]
+        placed.notes.append(f"submitted at {nbgrader_timestamp(submitted_at)} (--times)")
+        return {TIMESTAMP: nbgrader_timestamp(submitted_at) + "\n"}
+    kept = [p for p, relative in layout.items() if relative == TIMESTAMP]
+    if kept:
+        placed.notes.append(f"kept its {TIMESTAMP}: {kept[0].read_text().strip()}")
+        return {}
+    if CANVAS_LATE.search(entry.name):
+        placed.notes.append("marked LATE by Canvas, without a time: give --times for nbgrader's "
+                            "late penalty")
+        return {LMS_LATE: f"Canvas marked {entry.name} late; the export gives no time.\n"}
+    return {}
 
 
 def _ensure(folder: Path) -> Path:

@@ -1,19 +1,24 @@
 """The course gradebook: what workers start from, and how their results come back.
 
-nbgrader keeps grades in one sqlite file. Parallel workers never write to it: each grades in a
-temporary course whose gradebook is a *template* (the registered assignments and their cells,
-hidden tests included, but no student data). The main process then merges each result under a
-file lock, in one database transaction per submission: the submission's grades, comments and
-late penalty together with the grader's verdict (status and issues, in a table of its own, which
-nbgrader ignores). A crash therefore loses at most the submissions still being graded, and a
-submission that fails never touches anyone else's grades.
+The gradebook is nbgrader's, at any URL it accepts: a SQLite file (the default) or a PostgreSQL
+database that several graders share. Parallel workers never write to it: each grades in a
+temporary course whose gradebook is a SQLite *template* (the registered assignments and their
+cells, hidden tests included, but no student data). The process that owns the course then
+merges each result, in one database transaction per submission: the submission's grades,
+comments and late penalty together with the grader's verdict (status and issues, in a table of
+its own, which nbgrader ignores). A crash therefore loses at most the submissions still being
+graded, and a submission that fails never touches anyone else's grades.
+
+Writers take turns: a file lock next to the autograded notebooks, and on PostgreSQL also a
+transaction-scoped advisory lock, so that graders on other machines wait too. A grade row is read
+``FOR UPDATE`` before it is written, so a manual grade given in the formgrader at that moment is
+neither lost nor overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,43 +117,55 @@ def locked(course: Course):
 
 
 def _gradebook(course: Course):
-    from nbgrader.api import Gradebook
+    return course.gradebook()
 
-    return Gradebook(course.db_url, course.config().CourseDirectory.course_id)
+
+# Any constant shared by every grader of every course in the database: merges are rare and short.
+_ADVISORY_LOCK = 0x726E6E67  # "rnng"
+
+
+def _lock_database(gb, course: Course) -> None:
+    """Wait for other graders' merges on a database server (SQLite is locked by its file)."""
+    from sqlalchemy import text
+
+    if not course.is_sqlite:
+        gb.db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
 
 
 # ----------------------------------------------------------------------------- templates
 
 
-def make_template(course: Course, destination: Path) -> Path:
-    """Copy the gradebook without student data (or the grader's results) to ``destination``."""
-    from nbgrader.api import (
-        Comment,
-        Grade,
-        Gradebook,
-        Student,
-        SubmittedAssignment,
-        SubmittedNotebook,
-    )
-    from sqlalchemy import text
+# nbgrader's tables that describe the course (assignments, notebooks, cells), not the students.
+TEMPLATE_TABLES = ("course", "assignment", "notebook", "base_cell", "grade_cells",
+                   "solution_cells", "task_cells", "source_cell")
 
-    if course.db_path is None:
-        raise RuntimeError(f"parallel grading needs a sqlite gradebook; {course.db_url} is not")
-    if not course.db_path.exists():
+
+def make_template(course: Course, destination: Path) -> Path:
+    """Write a SQLite gradebook at ``destination`` holding the course gradebook's assignments and
+    cells, without student data (or the grader's results), whatever database the course uses."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    if course.db_path is not None and not course.db_path.exists():
         raise FileNotFoundError(f"no gradebook at {course.db_path}: run `release` first")
-    with locked(course):
-        source = sqlite3.connect(course.db_path)
-        target = sqlite3.connect(destination)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-    with Gradebook(f"sqlite:///{destination}", course.config().CourseDirectory.course_id) as gb:
-        for model in (Grade, Comment, SubmittedNotebook, SubmittedAssignment, Student):
-            gb.db.query(model).delete(synchronize_session=False)
-        gb.db.execute(text(f"DROP TABLE IF EXISTS {RESULTS_TABLE}"))
-        gb.db.commit()
+    source, target = create_engine(course.db_url), create_engine(f"sqlite:///{destination}")
+    try:
+        Base.metadata.create_all(target)
+        options = {} if course.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        with source.connect().execution_options(**options) as reading, \
+                target.begin() as writing:
+            # nbgrader's schema version, so that nbgrader takes the template as up to date.
+            version = reading.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            writing.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            writing.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": version})
+            for table in Base.metadata.sorted_tables:  # parents before children
+                if table.name in TEMPLATE_TABLES:
+                    rows = [dict(row) for row in reading.execute(table.select()).mappings()]
+                    if rows:
+                        writing.execute(table.insert(), rows)
+    finally:
+        source.dispose()
+        target.dispose()
     return destination
 
 
@@ -205,6 +222,7 @@ class Writer:
                 _replace_directory(Path(result.autograded),
                                    course.autograded_dir(result.student, result.assignment))
             try:
+                _lock_database(gb, course)
                 if result.status in HAS_GRADES:
                     _write_grades(gb, result)
                 _write_record(gb, result)
@@ -270,7 +288,10 @@ def _write_grades(gb, result: Result) -> None:
     submission.timestamp = parse_utc(result.timestamp) if result.timestamp else None
     for name, graded in result.notebooks.items():
         notebook = gb.find_submission_notebook(name, result.assignment, result.student)
-        grades = {grade.cell.name: grade for grade in notebook.grades}
+        # Locked and read afresh: a manual grade committed a moment ago decides needs_manual_grade.
+        locked_grades = (gb.db.query(Grade).filter(Grade.notebook_id == notebook.id)
+                         .populate_existing().with_for_update(of=Grade).all())
+        grades = {grade.cell.name: grade for grade in locked_grades}
         comments = {comment.cell.name: comment for comment in notebook.comments}
         for cell, score in graded.scores.items():
             grade = grades[cell]

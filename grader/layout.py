@@ -3,6 +3,10 @@
 The repository itself is the course (see grader/nbgrader_config.py). Every command also accepts
 another course root, laid out the same way (``solutions/``, ``notebooks/``, ``grader/``), with its
 gradebook at ``grader/gradebook.db``: the tests grade in temporary copies of the course so.
+
+The gradebook is any SQLAlchemy URL nbgrader accepts: the configuration's ``db_url`` (SQLite at
+``grader/gradebook.db`` unless the instructor set another), or ``database`` given explicitly
+(``--db URL``), e.g. a PostgreSQL server shared by several graders.
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ def _course_file_config():
 @dataclass(frozen=True)
 class Course:
     root: Path = course.REPO_ROOT
+    database: str | None = None  # a gradebook URL other than the configured one (--db)
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
+        if self.database is not None:
+            object.__setattr__(self, "database", course.gradebook_url(self.database))
 
     # -------------------------------------------------------------- configuration
 
@@ -38,16 +45,35 @@ class Course:
         config = copy.deepcopy(_course_file_config())
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
+        if self.root != course.REPO_ROOT:
+            config.Exchange.root = str(self.exchange)
         return config
 
     def _directory(self, name: str) -> Path:
         return self.root / getattr(_course_file_config().CourseDirectory, f"{name}_directory")
 
     @property
+    def course_id(self) -> str:
+        return _course_file_config().CourseDirectory.course_id
+
+    @property
     def db_url(self) -> str:
+        if self.database is not None:
+            return self.database
         if self.root == course.REPO_ROOT:
-            return _course_file_config().CourseDirectory.db_url
+            return course.gradebook_url(_course_file_config().CourseDirectory.db_url)
         return f"sqlite:///{self.root / 'grader' / 'gradebook.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    def gradebook(self):
+        """nbgrader's Gradebook on this course (use it in a ``with`` block)."""
+        from nbgrader.api import Gradebook
+
+        course.put_tools_on_path()  # nbgrader runs `alembic` when it creates a gradebook
+        return Gradebook(self.db_url, self.course_id)
 
     @property
     def db_path(self) -> Path | None:
@@ -76,6 +102,12 @@ class Course:
     @property
     def feedback(self) -> Path:
         return self._directory("feedback")
+
+    @property
+    def exchange(self) -> Path:
+        if self.root == course.REPO_ROOT:
+            return Path(_course_file_config().Exchange.root)
+        return self.root / "grader" / "exchange"
 
     @property
     def reports(self) -> Path:
@@ -111,9 +143,7 @@ class Course:
         """Assignment ids registered in the gradebook, in course order."""
         if self.db_path is not None and not self.db_path.exists():
             return []
-        from nbgrader.api import Gradebook
-
-        with Gradebook(self.db_url) as gradebook:
+        with self.gradebook() as gradebook:
             names = {a.name for a in gradebook.assignments}
         return [a for a in self.source_assignments() if a in names] + sorted(
             names - set(self.source_assignments()))

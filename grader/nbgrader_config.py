@@ -7,6 +7,7 @@
 #   grader/submitted, grader/autograded, grader/feedback, grader/gradebook.db   student data
 from pathlib import Path
 
+from grader.course import gradebook_url
 from grader.policy import WARNING_STDERR_PATTERN
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
@@ -20,9 +21,18 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = "grader/submitted"
 c.CourseDirectory.autograded_directory = "grader/autograded"
 c.CourseDirectory.feedback_directory = "grader/feedback"
+# The exchange, for a course on one machine: `python -m grader release` puts each released
+# assignment there (nbgrader's release_assignment), so the formgrader shows it as released and
+# finds the exchange it looks for. A JupyterHub deployment sets the shared exchange instead, e.g.
+#   c.Exchange.root = "/srv/nbgrader/exchange"
+c.Exchange.root = str(repo_root / "grader" / "exchange")
 c.CourseDirectory.solution_directory = "grader/solution"
 c.CourseDirectory.source_with_tests_directory = "grader/source_with_tests"
-c.CourseDirectory.db_url = f"sqlite:///{repo_root / 'grader' / 'gradebook.db'}"
+# The gradebook. A course graded by several people at once (teaching assistants in the
+# formgrader, autograde on other machines) keeps it on a PostgreSQL server instead, e.g.
+#   c.CourseDirectory.db_url = gradebook_url("postgresql://grader@db.example.org:5432/rnn")
+# (the password goes in ~/.pgpass, not here). `python -m grader --db URL` overrides it once.
+c.CourseDirectory.db_url = gradebook_url(f"sqlite:///{repo_root / 'grader' / 'gradebook.db'}")
 
 # Execute.timeout, not ExecutePreprocessor.timeout: nbgrader's Execute preprocessor declares its
 # own `timeout` trait, so a value given to the parent class is silently ignored.
@@ -34,6 +44,12 @@ c.Execute.timeout = 300
 # reject a warning (sigmoid_derivative's overflow check) turns it into an AssertionError itself.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = WARNING_STDERR_PATTERN
+
+# Late work: a submission handed in after the due date of `python -m grader release --due TIME`
+# (its time from nbgrader's timestamp.txt or `collect --times`) scores zero, nbgrader's only
+# built-in penalty; "none" records the lateness in the report without a penalty. Assignments
+# released without --due have no due date, so nothing is ever late.
+c.LateSubmissionPlugin.penalty_method = "zero"
 
 # The code that replaces a solution in the released notebook.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

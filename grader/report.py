@@ -3,7 +3,7 @@
 Written to ``grader/reports/``:
 
 - ``grades.csv``: one row per student and assignment: status, score, maximum, late penalty,
-  cells still to grade by hand, and the grader's issues. A submission that could not be graded
+  submission time and lateness, cells still to grade by hand, and the grader's issues. A submission that could not be graded
   has status ``failed`` (or ``error``) and an EMPTY score, never 0; a student without a submission
   has status ``not submitted``.
 - ``exercises.csv``: one row per student, assignment and exercise (an answer cell and the test
@@ -11,16 +11,21 @@ Written to ``grader/reports/``:
 - ``<assignment>_scores.png``: for each exercise, how many students earned how many points.
 
 Scores are nbgrader's: a manual grade overrides the automatic one.
+
+``report --lms canvas|moodle`` also writes the scores as the LMS's gradebook import reads them
+(see :func:`write_lms_csv`).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cells
+from .collect import LMS_LATE
 from .gradebook import records
 from .layout import Course
 from .verdict import HAS_GRADES
@@ -36,6 +41,8 @@ class Row:
     score: float | None = None
     max_score: float = 0.0
     late_penalty: float = 0.0
+    submitted_at: str | None = None  # UTC, from nbgrader's timestamp.txt
+    late: str = ""  # how late (after release --due), or what the LMS said
     to_grade_by_hand: int = 0
     issues: list[str] = field(default_factory=list)
     exercises: dict[str, tuple[float | None, float]] = field(default_factory=dict)
@@ -80,6 +87,9 @@ def collect_rows(course: Course) -> list[Row]:
                 submission = submitted.get(student)
                 if submission is not None and row.status in HAS_GRADES:
                     _fill_scores(row, submission, layout)
+                if not row.late and (course.submission_dir(student, assignment_name)
+                                     / LMS_LATE).exists():
+                    row.late = "late per the LMS (time unknown)"
                 rows.append(row)
     return rows
 
@@ -103,6 +113,12 @@ def _fill_scores(row: Row, submission, layout: dict[str, list]) -> None:
     row.score = max(total, 0.0)
     row.late_penalty = penalty
     row.to_grade_by_hand = pending
+    if submission.timestamp is not None:
+        row.submitted_at = f"{submission.timestamp:%Y-%m-%d %H:%M:%S} UTC"
+        seconds = submission.total_seconds_late
+        if seconds > 0:
+            hours, minutes = divmod(round(seconds / 60), 60)
+            row.late = f"{hours}h {minutes:02d}m"
 
 
 def write_csv(rows: list[Row], directory: Path) -> tuple[Path, Path]:
@@ -111,11 +127,12 @@ def write_csv(rows: list[Row], directory: Path) -> tuple[Path, Path]:
     with open(grades, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", "assignment", "status", "score", "max_score",
-                         "late_penalty", "to_grade_by_hand", "issues"])
+                         "late_penalty", "submitted_at", "late", "to_grade_by_hand", "issues"])
         for row in rows:
             writer.writerow([row.student, row.assignment, row.status, _number(row.score),
                              _number(row.max_score), _number(row.late_penalty),
-                             row.to_grade_by_hand, " | ".join(row.issues)])
+                             row.submitted_at or "", row.late, row.to_grade_by_hand,
+                             " | ".join(row.issues)])
     with open(exercises, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", "assignment", "exercise", "points", "max_points", "status"])
@@ -211,8 +228,98 @@ def summary_table(rows: list[Row]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def report(course: Course) -> tuple[list[Row], list[Path], str]:
+# ----------------------------------------------------------------------------- LMS gradebooks
+
+# Canvas: "Student, ID, SIS User ID, SIS Login ID, Section", then a column per assignment; rows
+# are matched on ID, SIS User ID or SIS Login ID (Canvas's guide "How do I import grades in the
+# Gradebook?"). Moodle: an identifier column and a column per grade item, both mapped when the
+# file is imported (Moodle Docs, "Grade import", CSV import).
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+MOODLE_ID_COLUMN = "ID number"
+LMS_FILES = {"canvas": "canvas_import.csv", "moodle": "moodle_import.csv"}
+
+
+def _canvas_name(name: str) -> str:
+    """A display name as Canvas spells it in its submission file names (lower case, letters
+    and digits only): "Doe, Jane" -> "doejane"."""
+    return re.sub(r"[^\w]", "", name).replace("_", "").lower()
+
+
+def read_roster(path: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The students of Canvas's own gradebook export (Grades > Export), the rows that say who
+    they are; its "Points Possible" row and assignment columns are not needed."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in CANVAS_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"--roster: {Path(path).name} is not a Canvas gradebook export: "
+                             f"no column {', '.join(missing)}")
+        rows = [r for r in reader if (r.get("Student") or "").strip()
+                and "Points Possible" not in r["Student"]]
+        return rows, list(reader.fieldnames)
+
+
+def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | None = None
+                  ) -> tuple[Path, list[str]]:
+    """The scores as ``lms``'s gradebook import reads them; returns the file and warnings.
+
+    A score goes in only when it is final: a submission that failed to grade, or that still
+    has cells to grade by hand, gets an empty cell (the LMS then leaves that grade alone)."""
+    if lms not in LMS_FILES:
+        raise ValueError(f"--lms must be one of {', '.join(LMS_FILES)}, not {lms!r}")
+    warnings = []
+    assignments = sorted({r.assignment for r in rows})
+    scores: dict[str, dict[str, str]] = {}
+    pending = []
+    for row in rows:
+        final = row.status in HAS_GRADES and row.score is not None and not row.to_grade_by_hand
+        if row.status in HAS_GRADES and row.to_grade_by_hand:
+            pending.append(f"{row.student}/{row.assignment}")
+        scores.setdefault(row.student, {})[row.assignment] = _number(row.score) if final else ""
+    if pending:
+        warnings.append(f"left empty until graded by hand: {', '.join(pending)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LMS_FILES[lms]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if lms == "moodle":
+            writer.writerow([MOODLE_ID_COLUMN, *assignments])
+            for student in sorted(scores):
+                writer.writerow([student, *(scores[student].get(a, "") for a in assignments)])
+            return path, warnings
+        people, headers = read_roster(roster) if roster else ([], [])
+        # Canvas matches an assignment column by its exported title, "Name (id)".
+        titles = {a: next((h for h in headers if h.startswith(a)), a) for a in assignments}
+        writer.writerow([*CANVAS_COLUMNS, *(titles[a] for a in assignments)])
+        for student in sorted(scores):
+            person = _roster_entry(people, student)
+            if roster and person is None:
+                warnings.append(f"{student} is not in the roster {Path(roster).name}: left out")
+                continue
+            if person is None:  # our id is Canvas's user id (collect --pattern canvas) or login
+                person = {"ID": student} if student.isdigit() else {"SIS Login ID": student}
+            writer.writerow([*(person.get(c, "") for c in CANVAS_COLUMNS),
+                             *(scores[student].get(a, "") for a in assignments)])
+    return path, warnings
+
+
+def _roster_entry(people: list[dict[str, str]], student: str) -> dict[str, str] | None:
+    for person in people:
+        keys = {person.get("ID", ""), person.get("SIS User ID", ""),
+                person.get("SIS Login ID", ""), _canvas_name(person.get("Student", ""))}
+        if student in keys:
+            return person
+    return None
+
+
+def report(course: Course, lms: str | None = None, roster: Path | None = None
+           ) -> tuple[list[Row], list[Path], str]:
     rows = collect_rows(course)
     written = list(write_csv(rows, course.reports))
     written += plot_distributions(rows, course.reports)
-    return rows, written, summary_table(rows)
+    summary = summary_table(rows)
+    if lms:
+        path, warnings = write_lms_csv(rows, lms, course.reports, roster)
+        written.append(path)
+        summary += "".join(f"{lms}: {warning}\n" for warning in warnings)
+    return rows, written, summary

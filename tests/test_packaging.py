@@ -71,7 +71,7 @@ def test_make_test_installs_chromium_and_bubblewrap_and_runs_the_browser_test():
         "make test must install its Debian packages first")
     assert "not browser" not in recipe.group(2), "make test must not deselect the browser test"
     packages = re.search(r"^test-system-packages:\n\t\$\(call apt_install,(.*)\)", text, re.M)
-    assert packages and {"chromium", "chromium-driver", "bubblewrap"} <= set(
+    assert packages and {"chromium", "chromium-driver", "bubblewrap", "postgresql"} <= set(
         packages.group(1).split())
     assert re.search(r"^lab:.*\bsystem-packages\b", text, re.M), "make lab installs bubblewrap"
     commands = [line for line in (text + (ROOT / ".ci" / "run").read_text()).splitlines()
