@@ -45,6 +45,7 @@ from .execution import GuardedExecute
 from .gradebook import NotebookGrades, Result
 from .layout import submission_checksum
 from .sandbox import Limits, Sandbox
+from .sandbox import check as sandbox_check
 from .verdict import ERROR, FAILED, Issue, status_of
 
 COURSE_FILES = "course_files"
@@ -183,6 +184,11 @@ def grade(job: Job) -> Result:
 
     sandbox = None
     if job.limits is not None:
+        why = sandbox_check()
+        if why:  # a cluster worker without bubblewrap: another worker may have it
+            result.status = ERROR
+            result.reason = f"the grading sandbox does not work on this machine: {why}"
+            return result
         sandbox = Sandbox(workdir / "sandbox", job.limits)
         shown = {**course_files, **{f"{n}.ipynb": target / f"{n}.ipynb" for n in placed}}
         os.environ.update(sandbox.prepare(
