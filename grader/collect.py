@@ -43,6 +43,11 @@ CANVAS_LATE = re.compile(r"(?:^|_)LATE_")  # names are lower-cased by Canvas; th
 TIMESTAMP = "timestamp.txt"  # nbgrader's submission time, read by its autograde
 LMS_LATE = "lms-late.txt"  # the export said "late" without saying when
 _IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
+# An export is notebooks: a zip that would unpack to more is refused before anything is written
+# (zipfile never writes more than a member's declared size).
+MAX_UNPACKED_BYTES = 4 * 2**30
+MAX_MEMBER_BYTES = 256 * 2**20
+MAX_MEMBERS = 100_000
 
 
 @dataclass
@@ -100,14 +105,20 @@ def nbgrader_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
-def _entries(folder: Path) -> list[Path]:
-    entries = sorted(p for p in folder.iterdir()
-                     if p.name not in _IGNORED and not p.name.startswith("."))
+def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The export's entries, and the hidden ones (names starting with '.') that are not
+    collected; operating-system litter (``__MACOSX``, ``.DS_Store``) is neither."""
+    def split(directory: Path) -> tuple[list[Path], list[Path]]:
+        found = sorted(p for p in directory.iterdir() if p.name not in _IGNORED)
+        return ([p for p in found if not p.name.startswith(".")],
+                [p for p in found if p.name.startswith(".")])
+
+    entries, hidden = split(folder)
     # An export often wraps everything in one folder: look inside it.
     while len(entries) == 1 and entries[0].is_dir() and not _any_notebook_at(entries[0]):
-        entries = sorted(p for p in entries[0].iterdir()
-                         if p.name not in _IGNORED and not p.name.startswith("."))
-    return entries
+        entries, more = split(entries[0])
+        hidden += more
+    return entries, hidden
 
 
 def _any_notebook_at(folder: Path) -> bool:
@@ -116,7 +127,16 @@ def _any_notebook_at(folder: Path) -> bool:
 
 def _unzip(archive: Path, target: Path) -> None:
     with zipfile.ZipFile(archive) as zf:
-        for member in zf.infolist():
+        members = zf.infolist()
+        largest = max((m.file_size for m in members), default=0)
+        total = sum(m.file_size for m in members)
+        if len(members) > MAX_MEMBERS or largest > MAX_MEMBER_BYTES or total > MAX_UNPACKED_BYTES:
+            raise ValueError(
+                f"{archive.name} would unpack to {total / 2**20:,.0f} MiB in {len(members):,} "
+                f"files (largest {largest / 2**20:,.0f} MiB); an export of notebooks stays under "
+                f"{MAX_UNPACKED_BYTES / 2**30:g} GiB, {MAX_MEMBERS:,} files and "
+                f"{MAX_MEMBER_BYTES / 2**20:g} MiB per file: refused, nothing was written")
+        for member in members:
             destination = (target / member.filename).resolve()
             if not destination.is_relative_to(target.resolve()):
                 raise ValueError(f"{archive.name}: unsafe path in the archive: {member.filename}")
@@ -174,7 +194,11 @@ def _collect_folder(course: Course, folder: Path, known: list[str], forced: str 
                     ) -> Collection:
     result = Collection()
     chosen: dict[tuple[str, str], tuple[Path, list[Path]]] = {}
-    for entry in _entries(folder):
+    entries, hidden = _entries(folder)
+    for entry in hidden:
+        result.unplaced.append((entry.name, "a hidden entry (its name starts with '.'): not "
+                                "collected; rename it to collect it"))
+    for entry in entries:
         match = regex.search(entry.name)
         student = match.group("student") if match else None
         if not student:

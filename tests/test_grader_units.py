@@ -343,6 +343,32 @@ def test_collect_refuses_unsafe_zip_paths(course, tmp_path):
     assert not (tmp_path.parent / "outside.ipynb").exists()
 
 
+def test_collect_lists_hidden_entries_it_does_not_collect(course, tmp_path, release):
+    export = tmp_path / "export"
+    export.mkdir()
+    nbformat.write(release, str(export / "dee.ipynb"))
+    nbformat.write(release, str(export / ".eve.ipynb"))
+    (export / ".DS_Store").write_text("litter")
+    result = collect(course, export)
+    assert [p.student for p in result.placed] == ["dee"]
+    assert [name for name, _ in result.unplaced] == [".eve.ipynb"]
+    assert "hidden" in result.unplaced[0][1]
+
+
+def test_collect_refuses_a_zip_that_would_unpack_too_large(course, tmp_path, monkeypatch):
+    import grader.collect as collecting
+
+    monkeypatch.setattr(collecting, "MAX_UNPACKED_BYTES", 10 * 2**20)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for index in range(3):
+            zf.writestr(f"s{index}.ipynb", b"\0" * 5 * 2**20)
+    assert archive.stat().st_size < 100_000
+    with pytest.raises(ValueError, match="would unpack to 15 MiB"):
+        collect(course, archive)
+    assert not course.submitted.exists()
+
+
 def test_collect_needs_a_student_group(course, tmp_path):
     with pytest.raises(ValueError, match="group named 'student'"):
         collect(course, tmp_path, pattern=r"^(\w+)_")
