@@ -75,3 +75,19 @@ def test_every_plot_is_read_in_prose(assignment):
         if cell.cell_type == "code" and re.search(r"plt\.show\(\)|widgets\.explore\(", cell.source):
             assert cells[index + 1].cell_type == "markdown", \
                 f"{assignment}: the figure of cell {index} is not followed by prose"
+
+
+CONTROL_CHARACTER = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_cell_holds_a_control_character(assignment):
+    """Only newlines: a lost backslash turns LaTeX's \\approx into a BEL and \\times into a TAB."""
+    found = []
+    for path in (harness.source_path(assignment), harness.release_path(assignment)):
+        for index, cell in enumerate(harness.read(path).cells):
+            for match in CONTROL_CHARACTER.finditer(cell.source):
+                context = cell.source[max(0, match.start() - 20):match.end() + 20]
+                found.append(f"{path.relative_to(ROOT)} cell {index}: {match.group()!r} in "
+                             f"{context!r}")
+    assert not found, "\n".join(found)
