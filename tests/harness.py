@@ -61,6 +61,8 @@ class Answers:
     wrong: dict[str, str] = field(default_factory=dict)
     correct: dict[str, str] = field(default_factory=dict)
     correct_with_warning: dict[str, str] = field(default_factory=dict)
+    # wrong answer's name -> words its visible test's failure message must contain
+    messages: dict[str, str] = field(default_factory=dict)
 
 
 def load_answers(assignment: str) -> dict[str, Answers]:
