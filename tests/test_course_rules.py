@@ -1,7 +1,9 @@
 """Rules that hold for every notebook and for course_utils (../shared/COURSE_SPEC.md)."""
 
 import ast
+import io
 import re
+import tokenize
 
 import pytest
 
@@ -93,6 +95,19 @@ def test_no_cell_holds_a_control_character(assignment):
     assert not found, "\n".join(found)
 
 
+def uses_name(code: str, name: str) -> bool:
+    """Whether ``code`` reads the variable ``name`` (not an attribute, keyword or string)."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+              if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE)]
+    for before, token, after in zip([None, *tokens[:-1]], tokens, [*tokens[1:], None],
+                                    strict=True):
+        if token.type == tokenize.NAME and token.string == name \
+                and not (before is not None and before.string == ".") \
+                and not (after is not None and after.string == "="):
+            return True
+    return False
+
+
 # Notebooks whose hidden tests draw from generators of their own (05-08 still share `rng`).
 HIDDEN_TESTS_WITH_OWN_RNG = ["01_tanh_derivatives", "02_jacobian_products",
                              "03_eigenvalue_analysis", "04_exploding_and_clipping"]
@@ -107,6 +122,19 @@ def test_hidden_tests_leave_the_notebook_rng_alone(assignment):
     for cell in harness.read(harness.source_path(assignment)).cells:
         if harness.is_hidden_test(cell):
             hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
-            if re.search(r"(?<![.\w])rng\b(?!\s*=)", hidden):
+            if uses_name(hidden.split("### END HIDDEN TESTS")[0], "rng"):
                 offenders.append(harness.nbgrader_meta(cell)["grade_id"])
     assert not offenders, f"{assignment}: hidden tests that draw from rng: {offenders}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_notebook_names_the_texts_the_course_is_built_from(assignment):
+    """Students never see those texts: the course says "a common tutorial claims ..."."""
+    found = []
+    for path in (harness.source_path(assignment), harness.release_path(assignment)):
+        for index, cell in enumerate(harness.read(path).cells):
+            for match in re.finditer(r"seed[ -]texts?|texts this course is built from",
+                                     cell.source, re.I):
+                found.append(f"{path.relative_to(ROOT)} cell {index}: "
+                             f"{cell.source[max(0, match.start() - 30):match.end() + 30]!r}")
+    assert not found, "\n".join(found)
