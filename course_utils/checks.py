@@ -48,6 +48,7 @@ def _show(value: Any) -> str:
 
 def fail(what: str, expected: Any, got: Any, suspect: str | None = None) -> None:
     """Raise the course's standard three-part ``AssertionError``."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     lines = [what, f"  expected: {_show(expected)}", f"  got:      {_show(got)}"]
     if suspect:
         lines.append(f"  suspect:  {suspect}")
@@ -57,6 +58,7 @@ def fail(what: str, expected: Any, got: Any, suspect: str | None = None) -> None
 def check_true(condition: bool, what: str, *, expected: Any, got: Any,
                suspect: str | None = None) -> None:
     """Fail with the standard message unless ``condition`` holds."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     if not condition:
         fail(what, expected, got, suspect)
 
@@ -64,6 +66,7 @@ def check_true(condition: bool, what: str, *, expected: Any, got: Any,
 def check_array(got: Any, *, name: str, shape: tuple[int, ...] | None = None,
                 floating: bool = True) -> np.ndarray:
     """Check that ``got`` is a numpy array with the given shape (and a float dtype); return it."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     if not isinstance(got, np.ndarray):
         fail(f"{name}: should return a numpy array", "numpy.ndarray", type(got).__name__,
              "return an array for array input (np.tanh, np.exp and friends keep arrays arrays; "
@@ -94,6 +97,7 @@ def check_close(got: Any, expected: Any, *, name: str, rtol: float = 1e-7, atol:
 
     ``inputs`` (same shape as ``expected``) lets the message show where the worst mismatch sits.
     """
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     expected_arr = np.asarray(expected, dtype=float)
     try:
         if got is None or isinstance(got, (str, bytes)):
@@ -134,6 +138,7 @@ def _where(inputs: Any, flat_index: int, input_name: str) -> str:
 def call_without_warnings(fn: Callable[..., Any], *args: Any, name: str,
                           suspect: str | None = None, **kwargs: Any) -> Any:
     """Call ``fn`` and fail if it emits any warning (overflow, invalid value, ...)."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args, **kwargs)
@@ -148,6 +153,7 @@ def call_without_warnings(fn: Callable[..., Any], *args: Any, name: str,
 
 def check_not_mutated(before: Any, after: Any, *, name: str) -> None:
     """Fail if an input array changed during a call (compare a copy taken before the call)."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     if not np.array_equal(np.asarray(before), np.asarray(after), equal_nan=True):
         fail(f"{name}: modified its input array", "the input unchanged", "the input was changed",
              "in-place operations (+=, *=, out=, x[...] = ...) write into the caller's array; "
@@ -157,6 +163,7 @@ def check_not_mutated(before: Any, after: Any, *, name: str) -> None:
 def check_raises(exception: type[BaseException], fn: Callable[..., Any], *args: Any, name: str,
                  suspect: str | None = None, **kwargs: Any) -> BaseException:
     """Fail unless ``fn(*args, **kwargs)`` raises ``exception``; return the exception raised."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     try:
         result = fn(*args, **kwargs)
     except exception as error:
@@ -171,6 +178,7 @@ def check_choice(answer: Any, options: str, *, name: str) -> str:
 
     Says only whether the *format* is right; which letter is right is a hidden test.
     """
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     letters = options.lower()
     if not isinstance(answer, str) or answer.strip().lower() not in letters or \
             len(answer.strip()) != 1:
@@ -183,6 +191,7 @@ def check_tensor(got: Any, *, name: str, shape: tuple[int, ...] | None = None,
                  floating: bool = True):
     """Check that ``got`` is a torch tensor with the given shape (and a float dtype); return it
     detached, ready for :func:`check_close` (added for notebook 06)."""
+    __tracebackhide__ = True  # IPython shows the message, not this frame
     import torch
 
     if not isinstance(got, torch.Tensor):

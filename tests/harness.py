@@ -61,6 +61,8 @@ class Answers:
     wrong: dict[str, str] = field(default_factory=dict)
     correct: dict[str, str] = field(default_factory=dict)
     correct_with_warning: dict[str, str] = field(default_factory=dict)
+    # wrong answer's name -> words its visible test's failure message must contain
+    messages: dict[str, str] = field(default_factory=dict)
 
 
 def load_answers(assignment: str) -> dict[str, Answers]:
@@ -176,13 +178,15 @@ def stderr_text(cell) -> str:
                    if o.output_type == "stream" and o.name == "stderr")
 
 
-def execute(nb: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
-    """Execute ``nb`` in one kernel with the grading environment, keeping errors as outputs."""
+def execute(nb: nbformat.NotebookNode, workdir: Path,
+            extra_env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """Execute ``nb`` in one kernel with the grading environment (plus ``extra_env``), keeping
+    errors as outputs."""
     import os
 
     saved = dict(os.environ)
     os.environ.clear()
-    os.environ.update(course.grading_env())
+    os.environ.update(course.grading_env(extra_env))
     try:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": str(workdir)}})

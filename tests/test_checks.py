@@ -1,3 +1,5 @@
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -90,3 +92,23 @@ def test_check_true():
     checks.check_true(True, "fine", expected=1, got=1)
     text = message_of(checks.check_true, False, "broken", expected=1, got=2, suspect="s")
     assert text.splitlines()[0] == "broken" and "suspect:  s" in text
+
+
+def test_notebook_tracebacks_hide_the_checks_own_frames():
+    """IPython (JupyterLab, nbgrader's feedback) skips frames whose locals hold
+    ``__tracebackhide__``: a failing check shows the test cell's line, then the message, not the
+    checks' internals (only the frame that raises stays, IPython never hides the last one)."""
+    from IPython.core.ultratb import AutoFormattedTB
+
+    def test_cell():
+        checks.check_close(np.array([1.0, 2.0]), [1.0, 3.0], name="f(x)", hint="look at f")
+
+    try:
+        test_cell()
+    except AssertionError:
+        etype, value, tb = sys.exc_info()
+    text = "\n".join(AutoFormattedTB(mode="Context").structured_traceback(etype, value, tb))
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert "test_cell()" in text and "skipping hidden" in text
+    assert "in check_close" not in text and "_matching_mistake" not in text
+    assert text.count("course_utils/checks.py") == 1 and "suspect:  look at f" in text

@@ -49,17 +49,18 @@ def test_a_complete_notebook_passes(tmp_path):
 
 
 def test_hidden_test_failures_are_reported_per_exercise(tmp_path):
-    """ReLU' = 1 at 0 passes the visible test and fails only the hidden one; a central
-    difference that ignores eps fails both, and the visible test says what to suspect."""
-    relu = EXERCISES["relu_derivative"].wrong["1 at zero"]
+    """A fraction_saturated that ignores its threshold passes the visible test (default
+    threshold) and fails only the hidden one; a central difference that ignores eps fails both,
+    and the visible test says what to suspect."""
+    saturated = EXERCISES["fraction_saturated"].wrong["threshold ignored"]
     wrong = EXERCISES["central_difference"].wrong["ignores eps"]
-    nb = harness.filled_release(A, {"central_difference": wrong, "relu_derivative": relu})
+    nb = harness.filled_release(A, {"central_difference": wrong, "fraction_saturated": saturated})
     path = tmp_path / "my attempt.ipynb"  # any name: the cells say which assignment it is
     nbformat.write(nb, str(path))
     code, text = check(path)
     assert code == 1, text
-    assert re.search(r"^relu_derivative\s+1/3\s+FAILED\n\s+hidden test "
-                     r"test_relu_derivative_hidden: AssertionError", text, re.MULTILINE), text
+    assert re.search(r"^fraction_saturated\s+1/3\s+FAILED\n\s+hidden test "
+                     r"test_fraction_saturated_hidden: AssertionError", text, re.MULTILINE), text
     assert re.search(r"^central_difference\s+0/3\s+FAILED$", text, re.MULTILINE), text
     assert "suspect:  the eps argument is ignored" in text
     assert re.search(r"^tanh_derivative\s+3/3\s+ok$", text, re.MULTILINE)

@@ -237,3 +237,22 @@ def test_failing_visible_tests_explain_themselves(assignment, sweep):
                           if probe.visible}
     missing = with_visible_tests - explained
     assert not missing, f"no wrong answer is caught by a visible test with a message: {missing}"
+
+
+def message_params():
+    return [pytest.param(a, exercise, name, words, marks=pytest.mark.xdist_group(a),
+                         id=f"{a}:{exercise}[{name}]")
+            for a in ASSIGNMENTS for exercise, answers in harness.load_answers(a).items()
+            for name, words in answers.messages.items()]
+
+
+@pytest.mark.parametrize(("assignment", "exercise", "name", "words"), message_params())
+def test_wrong_answer_is_told_what_is_wrong(assignment, exercise, name, words, sweep):
+    """Where a wrong answer once got a misleading message, its visible test now says the right
+    thing (tests/answers: ``Answers.messages``)."""
+    variant = next(v for v in harness.variants(assignment)
+                   if v.exercise == exercise and v.kind == "wrong" and v.name == name)
+    shown = [f"{o.ename}: {o.evalue}" for p in sweep(assignment).probes_of(variant) if p.visible
+             for o in p.cell.outputs if o.output_type == "error"]
+    assert any(words in text for text in shown), \
+        f"{variant.label}: its visible test should say {words!r}; it said {shown}"

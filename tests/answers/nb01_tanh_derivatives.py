@@ -15,6 +15,8 @@ EXERCISES = {
                                  "    np.tanh(x, out=x)\n"
                                  "    x **= 2\n"
                                  "    return 1 - x\n",
+            "a one-element array for a float": "def tanh_derivative(x):\n"
+                                               "    return 1 - np.tanh(np.atleast_1d(x)) ** 2\n",
             "math.tanh on scalars only": "import math\n\n"
                                         "def tanh_derivative(x):\n"
                                         "    return 1 - math.tanh(x) ** 2\n",
@@ -42,6 +44,9 @@ EXERCISES = {
             "s * (1 + s)": "def sigmoid_derivative(x):\n"
                            "    s = 0.5 * (1 + np.tanh(x / 2))\n"
                            "    return s * (1 + s)\n",
+            "a 0-d array for a float": "def sigmoid_derivative(x):\n"
+                                       "    s = 0.5 * (1 + np.tanh(np.asarray(x, dtype=float) / 2))\n"
+                                       "    return np.array(s * (1 - s))\n",
             "the sigmoid itself": "def sigmoid_derivative(x):\n"
                                   "    return 0.5 * (1 + np.tanh(x / 2))\n",
         },
@@ -74,6 +79,9 @@ EXERCISES = {
                            "    return (f(x + h) - f(x - h)) / (2 * h)\n",
             "divides by eps": "def central_difference(f, x, eps=1e-5):\n"
                               "    return (f(x + eps) - f(x - eps)) / eps\n",
+            "a one-element array for a float": "def central_difference(f, x, eps=1e-5):\n"
+                                               "    x = np.atleast_1d(np.asarray(x, dtype=float))\n"
+                                               "    return (f(x + eps) - f(x - eps)) / (2 * eps)\n",
             "wrong default step": "def central_difference(f, x, eps=1e-6):\n"
                                   "    return (f(x + eps) - f(x - eps)) / (2 * eps)\n",
         },
@@ -97,6 +105,8 @@ EXERCISES = {
                                "    return float(np.mean(np.abs(z) > threshold))\n",
             "threshold ignored": "def fraction_saturated(z, threshold=0.1):\n"
                                  "    return float(np.mean(1 - np.tanh(z) ** 2 < 0.1))\n",
+            "a 0-d array, not a float": "def fraction_saturated(z, threshold=0.1):\n"
+                                        "    return np.asarray(np.mean(1 - np.tanh(z) ** 2 < threshold))\n",
             "tanh instead of tanh'": "def fraction_saturated(z, threshold=0.1):\n"
                                      "    return float(np.mean(np.tanh(z) < threshold))\n",
         },

@@ -152,6 +152,18 @@ EXERCISES = {
                               "        g = W_hh.T @ ((1 - H[t] ** 2) * g)\n"
                               "        norms.append(np.linalg.norm(g))\n"
                               "    return np.array(norms)\n",
+            "one Jacobian product per step (d x d matrix products)": (
+                "def hidden_grad_norms(H, W_hh, g_T):\n"
+                "    T = len(H) - 1\n"
+                "    return np.array([np.linalg.norm(jacobian_product(H, W_hh, t, T).T @ g_T)\n"
+                "                     for t in range(T + 1)])\n"),
+            "diag(...) @ W_hh every step": (
+                "def hidden_grad_norms(H, W_hh, g_T):\n"
+                "    g, norms = g_T, [np.linalg.norm(g_T)]\n"
+                "    for t in range(len(H) - 1, 0, -1):\n"
+                "        g = (np.diag(1 - H[t] ** 2) @ W_hh).T @ g\n"
+                "        norms.append(np.linalg.norm(g))\n"
+                "    return np.array(norms[::-1])\n"),
             "h_0 missing": "def hidden_grad_norms(H, W_hh, g_T):\n"
                            "    T = len(H) - 1\n"
                            "    norms, g = np.zeros(T), g_T\n"
@@ -224,6 +236,29 @@ EXERCISES = {
                 "        db += delta_a\n"
                 "        carry = W_hh.T @ delta_a\n"
                 "    return dW_xh, dW_hh, db, carry\n"),
+            # Issue 15 item 1: the gradients are right, but dH is changed in place; the visible
+            # test says "rnn_backward (argument dH): modified its input array".
+            "adds into dH in place": (
+                "def rnn_backward(X, H, W_xh, W_hh, dH):\n"
+                "    dW_xh, dW_hh = np.zeros_like(W_xh), np.zeros_like(W_hh)\n"
+                "    db, from_later = np.zeros(len(W_hh)), np.zeros(len(W_hh))\n"
+                "    for t in range(len(X), 0, -1):\n"
+                "        delta = dH[t - 1]\n"
+                "        delta += from_later\n"
+                "        delta_a = (1 - H[t] ** 2) * delta\n"
+                "        dW_xh += np.outer(delta_a, X[t - 1])\n"
+                "        dW_hh += np.outer(delta_a, H[t - 1])\n"
+                "        db += delta_a\n"
+                "        from_later = W_hh.T @ delta_a\n"
+                "    return dW_xh, dW_hh, db, from_later\n"),
+            "returns a list": (
+                "def rnn_backward(X, H, W_xh, W_hh, dH):\n"
+                "    T, d = dH.shape\n"
+                "    deltas, carry = np.zeros((T, d)), np.zeros(d)\n"
+                "    for t in reversed(range(T)):\n"
+                "        deltas[t] = (1 - H[t + 1] ** 2) * (dH[t] + carry)\n"
+                "        carry = W_hh.T @ deltas[t]\n"
+                "    return [deltas.T @ X, deltas.T @ H[:-1], deltas.sum(axis=0), carry]\n"),
             "tanh' at the wrong step": (
                 "def rnn_backward(X, H, W_xh, W_hh, dH):\n"
                 "    dW_xh, dW_hh = np.zeros_like(W_xh), np.zeros_like(W_hh)\n"
@@ -257,6 +292,80 @@ EXERCISES = {
                 "        grads[2] += da\n"
                 "        g = da @ W_hh\n"
                 "    return grads[0], grads[1], grads[2], g\n"),
+        },
+        messages={"adds into dH in place": "rnn_backward (argument dH): modified its input"},
+    ),
+    "numerical_gradient": Answers(
+        wrong={
+            "forward difference": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    grad = np.zeros(theta.shape)\n"
+                "    for i in np.ndindex(theta.shape):\n"
+                "        step = np.zeros(theta.shape)\n"
+                "        step[i] = eps\n"
+                "        grad[i] = (loss(theta + step) - loss(theta)) / eps\n"
+                "    return grad\n"),
+            "divides by eps": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    grad = np.zeros(theta.shape)\n"
+                "    for i in np.ndindex(theta.shape):\n"
+                "        step = np.zeros(theta.shape)\n"
+                "        step[i] = eps\n"
+                "        grad[i] = (loss(theta + step) - loss(theta - step)) / eps\n"
+                "    return grad\n"),
+            "eps ignored": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    grad = np.zeros(theta.shape)\n"
+                "    for i in np.ndindex(theta.shape):\n"
+                "        step = np.zeros(theta.shape)\n"
+                "        step[i] = 1e-5\n"
+                "        grad[i] = (loss(theta + step) - loss(theta - step)) / 2e-5\n"
+                "    return grad\n"),
+            "every entry at once": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    return (loss(theta + eps) - loss(theta - eps)) / (2 * eps)\n"),
+            "nudges theta in place and never restores it": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    grad = np.zeros(theta.shape)\n"
+                "    for i in np.ndindex(theta.shape):\n"
+                "        theta[i] += eps\n"
+                "        up = loss(theta)\n"
+                "        theta[i] -= 2 * eps\n"
+                "        grad[i] = (up - loss(theta)) / (2 * eps)\n"
+                "    return grad\n"),
+            "flattened: loss sees a vector": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    flat = theta.ravel().astype(float)\n"
+                "    grad = np.zeros(flat.size)\n"
+                "    for i in range(flat.size):\n"
+                "        step = np.zeros(flat.size)\n"
+                "        step[i] = eps\n"
+                "        grad[i] = (loss(flat + step) - loss(flat - step)) / (2 * eps)\n"
+                "    return grad.reshape(theta.shape)\n"),
+        },
+        correct={
+            "CS231n: nudge in place, restore the saved value": (
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    grad = np.zeros(theta.shape)\n"
+                "    it = np.nditer(theta, flags=['multi_index'])\n"
+                "    while not it.finished:\n"
+                "        i = it.multi_index\n"
+                "        saved = theta[i]\n"
+                "        theta[i] = saved + eps\n"
+                "        up = loss(theta)\n"
+                "        theta[i] = saved - eps\n"
+                "        down = loss(theta)\n"
+                "        theta[i] = saved\n"
+                "        grad[i] = (up - down) / (2 * eps)\n"
+                "        it.iternext()\n"
+                "    return grad\n"),
+            "with central_difference, along unit arrays": (
+                "def central_difference(f, x, eps=1e-5):\n"
+                "    return (f(x + eps) - f(x - eps)) / (2 * eps)\n\n\n"
+                "def numerical_gradient(loss, theta, eps=1e-5):\n"
+                "    units = np.eye(theta.size).reshape((theta.size, *theta.shape))\n"
+                "    return np.array([central_difference(lambda s, e=e: loss(theta + s * e), 0.0,\n"
+                "                                        eps) for e in units]).reshape(theta.shape)\n"),
         },
     ),
     "knowledge_check": Answers(

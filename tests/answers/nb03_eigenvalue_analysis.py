@@ -13,6 +13,8 @@ EXERCISES = {
                                    "    return float(np.max(np.abs(np.linalg.eigvals(W).real)))\n",
             "largest singular value": "def spectral_radius(W):\n"
                                       "    return float(np.linalg.norm(W, 2))\n",
+            "a 0-d array": "def spectral_radius(W):\n"
+                           "    return np.asarray(np.max(np.abs(np.linalg.eigvals(W))))\n",
             "largest |diagonal entry|": "def spectral_radius(W):\n"
                                         "    return float(np.max(np.abs(np.diag(W))))\n",
         },
@@ -45,6 +47,12 @@ EXERCISES = {
                                      "    return float(v @ W.T @ W @ v)\n",
             "SVD instead of iterating": "def power_iteration(W, n_iter=100, rng=None):\n"
                                         "    return float(np.linalg.svd(W, compute_uv=False)[0])\n",
+            "a fixed start, rng never used": "def power_iteration(W, n_iter=100, rng=None):\n"
+                                            "    v = np.ones(W.shape[1]) / np.sqrt(W.shape[1])\n"
+                                            "    for _ in range(n_iter):\n"
+                                            "        v = W.T @ (W @ v)\n"
+                                            "        v /= np.linalg.norm(v)\n"
+                                            "    return float(np.linalg.norm(W @ v))\n",
             "ignores rng": "def power_iteration(W, n_iter=100, rng=None):\n"
                            "    v = np.random.normal(size=W.shape[1])\n"
                            "    for _ in range(n_iter):\n"
@@ -96,31 +104,74 @@ EXERCISES = {
     ),
     "gradient_regime": Answers(
         wrong={
-            "eigenvalues instead of singular values": "def gradient_regime(W, gamma=1.0):\n"
-                                                      "    rho = spectral_radius(W)\n"
-                                                      "    return 'vanishing' if rho * gamma < 1 "
-                                                      "else 'may_explode'\n",
-            "gamma ignored": "def gradient_regime(W, gamma=1.0):\n"
-                             "    return 'vanishing' if np.linalg.norm(W, 2) < 1 "
-                             "else 'may_explode'\n",
-            "divides by gamma": "def gradient_regime(W, gamma=1.0):\n"
-                                "    return 'vanishing' if np.linalg.norm(W, 2) / gamma < 1 "
-                                "else 'may_explode'\n",
-            "Frobenius norm": "def gradient_regime(W, gamma=1.0):\n"
-                              "    return 'vanishing' if np.linalg.norm(W) * gamma < 1 "
-                              "else 'may_explode'\n",
-            "<= on the boundary": "def gradient_regime(W, gamma=1.0):\n"
-                                  "    return 'vanishing' if np.linalg.norm(W, 2) * gamma <= 1 "
-                                  "else 'may_explode'\n",
+            "eigenvalues instead of singular values": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = spectral_radius(W) * gamma\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "gamma ignored": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W, 2)\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "divides by gamma": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W, 2) / gamma\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "Frobenius norm": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W) * gamma\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "two labels, the boundary called may_explode": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    return 'vanishing' if np.linalg.norm(W, 2) * gamma < 1 "
+                "else 'may_explode'\n"),
+            "two labels, <= on the boundary": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    return 'vanishing' if np.linalg.norm(W, 2) * gamma <= 1 "
+                "else 'may_explode'\n"),
+            "exact == 1": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W, 2) * gamma\n"
+                "    if s == 1:\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "tolerance far too loose": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W, 2) * gamma\n"
+                "    if abs(s - 1) < 1e-3:\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "power-iteration estimate": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = power_iteration(W, n_iter=5, rng=np.random.default_rng(0)) * gamma\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "returns a boolean": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    return bool(np.linalg.norm(W, 2) * gamma < 1)\n"),
         },
         correct={
-            "singular values": "def gradient_regime(W, gamma=1.0):\n"
-                               "    sigma = np.linalg.svd(W, compute_uv=False)[0]\n"
-                               "    return 'vanishing' if sigma * gamma < 1 else 'may_explode'\n",
-            "early return": "def gradient_regime(W, gamma=1.0):\n"
-                            "    if gamma * np.linalg.norm(W, ord=2) >= 1:\n"
-                            "        return 'may_explode'\n"
-                            "    return 'vanishing'\n",
+            "singular values, three branches": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = gamma * np.linalg.svd(W, compute_uv=False)[0]\n"
+                "    if abs(s - 1.0) <= 1e-8 + 1e-9:\n"
+                "        return 'bounded'\n"
+                "    if s < 1:\n"
+                "        return 'vanishing'\n"
+                "    return 'may_explode'\n"),
+            "lookup by sign": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = float(np.linalg.norm(W, ord=2) * gamma)\n"
+                "    side = 0 if np.isclose(s, 1, rtol=1e-9) else int(np.sign(s - 1))\n"
+                "    return {-1: 'vanishing', 0: 'bounded', 1: 'may_explode'}[side]\n"),
         },
     ),
     "max_transient_gain": Answers(
@@ -146,6 +197,12 @@ EXERCISES = {
                                   "        power = W @ power\n"
                                   "        best = max(best, np.linalg.norm(power, 2))\n"
                                   "    return float(best)\n",
+            "a 0-d array": "def max_transient_gain(W, T):\n"
+                           "    power, best = np.eye(len(W)), np.array(0.0)\n"
+                           "    for _ in range(T):\n"
+                           "        power = W @ power\n"
+                           "        best = np.maximum(best, np.linalg.norm(power, 2))\n"
+                           "    return np.array(best)\n",
             "||W|| ** k": "def max_transient_gain(W, T):\n"
                           "    sigma = np.linalg.norm(W, 2)\n"
                           "    return float(max(sigma**k for k in range(1, T + 1)))\n",

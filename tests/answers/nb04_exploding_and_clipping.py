@@ -36,6 +36,13 @@ EXERCISES = {
                                   "losses[i] > factor * np.min(losses[:i]):\n"
                                   "            return i\n"
                                   "    return -1\n",
+            "a numpy integer": (
+                "def find_divergence(losses, factor=10.0):\n"
+                "    losses = np.asarray(losses, dtype=float)\n"
+                "    best_before = np.minimum.accumulate(losses)[:-1]\n"
+                "    bad = ~np.isfinite(losses[1:]) | (losses[1:] > factor * best_before)\n"
+                "    hits = np.flatnonzero(bad)\n"
+                "    return hits[0] + 1 if hits.size else None\n"),
             "factor ignored": "def find_divergence(losses, factor=10.0):\n"
                               "    for i in range(1, len(losses)):\n"
                               "        if not np.isfinite(losses[i]) or "
@@ -66,6 +73,10 @@ EXERCISES = {
     ),
     "global_norm": Answers(
         wrong={
+            "a torch tensor": (
+                "def global_norm(grads):\n"
+                "    flat = [torch.as_tensor(g, dtype=torch.float64).ravel() for g in grads]\n"
+                "    return torch.linalg.vector_norm(torch.cat(flat))\n"),
             "sum of per-array norms": "def global_norm(grads):\n"
                                       "    return float(sum(np.linalg.norm(g) for g in grads))\n",
             "no square root": "def global_norm(grads):\n"
@@ -119,6 +130,13 @@ EXERCISES = {
                                         "    coefficient = min(1.0, max_norm / (total + eps))\n"
                                         "    clipped = [g * coefficient for g in grads]\n"
                                         "    return clipped, global_norm(clipped)\n",
+            "the caller's arrays below the threshold": (
+                "def clip_by_global_norm(grads, max_norm, eps=1e-6):\n"
+                "    total = global_norm(grads)\n"
+                "    coefficient = max_norm / (total + eps)\n"
+                "    if coefficient < 1:\n"
+                "        return [g * coefficient for g in grads], total\n"
+                "    return list(grads), total\n"),
             "eps ignored": "def clip_by_global_norm(grads, max_norm, eps=1e-6):\n"
                            "    total = global_norm(grads)\n"
                            "    if total > max_norm:\n"
@@ -142,6 +160,9 @@ EXERCISES = {
     ),
     "clip_by_value": Answers(
         wrong={
+            "clips in place": (
+                "def clip_by_value(grads, clip_value):\n"
+                "    return [np.clip(g, -clip_value, clip_value, out=g) for g in grads]\n"),
             "upper bound only": "def clip_by_value(grads, clip_value):\n"
                                 "    return [np.minimum(g, clip_value) for g in grads]\n",
             "first array only": "def clip_by_value(grads, clip_value):\n"
