@@ -71,17 +71,18 @@ def _generate(course: Course, assignment: str) -> None:
     """``nbgrader generate_assignment`` in-process on a temporary course."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log, setenv
+    from nbgrader.utils import capture_log
 
-    from .course import grading_env
+    from .course import put_tools_on_path
 
     config = course.config()
     config.CourseDirectory.assignment_id = assignment
     converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
     converter.force = True
     # A new gradebook asks the `alembic` command for its schema version: find this venv's.
-    with setenv(PATH=grading_env()["PATH"]):
-        outcome = capture_log(converter)
+    # (Not nbgrader.utils.setenv: it deletes the variable on the way out.)
+    put_tools_on_path()
+    outcome = capture_log(converter)
     if not outcome["success"]:
         raise RuntimeError(f"could not generate {assignment}:\n{outcome.get('error', '')}")
 

@@ -31,7 +31,8 @@ def grading_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment notebooks are executed in while grading: fast mode, static widgets."""
     env = dict(os.environ)
     # nbgrader shells out to `alembic` and finds kernels by PATH: put this interpreter's bin first.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                   env.get("PATH") or os.defpath])
     env.update({"COURSE_FAST": "1", "COURSE_WIDGETS": "static",
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     env.update(extra or {})

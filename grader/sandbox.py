@@ -45,6 +45,7 @@ ENVIRONMENT = ("COURSE_FAST", "COURSE_WIDGETS", "COURSE_THREADS", "NBGRADER_EXEC
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf",
              "passwd", "group", "alternatives", "fonts", "mime.types", "os-release")
 GIB = 2**30
+MAX_FILE_BYTES = 2**30  # the largest file a kernel may write (RLIMIT_FSIZE)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,13 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def _tool(name: str) -> str | None:
+    """A system command, found on PATH or where Debian puts it whatever PATH says."""
+    return shutil.which(name) or shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
 def bwrap() -> str | None:
-    return shutil.which("bwrap")
+    return _tool("bwrap")
 
 
 @functools.lru_cache(maxsize=1)
@@ -202,10 +208,11 @@ class Sandbox:
             "--", sys.executable, "-I",
             str(self.guard / "kernel_guard.py"), "-f", "{connection_file}",
         ]
-        limits = [f"--cpu={self.limits.cpu_seconds}", "--core=0"]
+        # --fsize: the kernel's stdout is the worker's log file, on the grader's disk.
+        limits = [f"--cpu={self.limits.cpu_seconds}", "--core=0", f"--fsize={MAX_FILE_BYTES}"]
         if not self.cgroups:
             limits.append(f"--as={self.limits.memory}")
-        wrapped = [shutil.which("prlimit") or "/usr/bin/prlimit", *limits, "--", *command]
+        wrapped = [_tool("prlimit") or "/usr/bin/prlimit", *limits, "--", *command]
         if not self.cgroups:
             return wrapped
         # Join the job's cgroups before anything else runs, so every descendant is counted.

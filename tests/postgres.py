@@ -50,7 +50,8 @@ def free_port() -> int:
 def _as_server_user(command: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return command
-    return ["runuser", "-u", "postgres", "--", *command]
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    return [runuser or "/usr/sbin/runuser", "-u", "postgres", "--", *command]
 
 
 @contextlib.contextmanager

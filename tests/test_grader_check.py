@@ -87,21 +87,21 @@ def quick(path, *args) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    """Notebook 01 with ReLU' = 1 at 0 (fails the hidden test only) and a central difference
-    that ignores eps (fails both)."""
-    relu = EXERCISES["relu_derivative"].wrong["1 at zero"]
+    """Notebook 01 with a fraction_saturated that ignores its threshold (fails the hidden test
+    only) and a central difference that ignores eps (fails both)."""
+    saturated = EXERCISES["fraction_saturated"].wrong["threshold ignored"]
     wrong = EXERCISES["central_difference"].wrong["ignores eps"]
     path = tmp_path_factory.mktemp("quick") / f"{A}.ipynb"
     nbformat.write(harness.filled_release(
-        A, {"central_difference": wrong, "relu_derivative": relu}), str(path))
+        A, {"central_difference": wrong, "fraction_saturated": saturated}), str(path))
     return path
 
 
 def test_one_exercise_gets_its_hidden_test_verdict(mixed):
-    code, text, _ = quick(mixed, "--exercise", "relu_derivative")
+    code, text, _ = quick(mixed, "--exercise", "fraction_saturated")
     assert code == 1, text
-    assert re.search(r"^relu_derivative\s+1/3\s+FAILED\n\s+hidden test "
-                     r"test_relu_derivative_hidden: AssertionError", text, re.MULTILINE), text
+    assert re.search(r"^fraction_saturated\s+1/3\s+FAILED\n\s+hidden test "
+                     r"test_fraction_saturated_hidden: AssertionError", text, re.MULTILINE), text
     assert "tanh_derivative" not in text
     code, text, _ = quick(mixed, "-e", "tanh_derivative", "-e", "central_difference")
     assert code == 1
@@ -118,8 +118,8 @@ def test_every_exercise_at_once_agrees_with_the_full_check(mixed):
     result = check_exercises(mixed)
     points = {e.name: (e.points, e.max_points) for e in result.exercises}
     assert points == {"tanh_derivative": (3, 3), "sigmoid_derivative": (3, 3),
-                      "relu_derivative": (1, 3), "central_difference": (0, 3),
-                      "fraction_saturated": (3, 3), "knowledge_check": (1, 1)}, points
+                      "relu_derivative": (3, 3), "central_difference": (0, 3),
+                      "fraction_saturated": (1, 3), "knowledge_check": (1, 1)}, points
 
 
 def test_an_untouched_answer_is_not_started_and_starts_no_kernel(monkeypatch):
@@ -234,8 +234,8 @@ def test_progress_lists_every_notebook_and_what_is_left(mixed):
     with contextlib.redirect_stdout(out := io.StringIO()), contextlib.redirect_stderr(err):
         code = main(["progress", str(mixed)])
     assert code == 1
-    assert re.search(r"^01_tanh_derivatives\s+4/6\s+11/16\s+failing: relu_derivative 1/3, "
-                     r"central_difference 0/3$", out.getvalue(), re.M), out.getvalue()
+    assert re.search(r"^01_tanh_derivatives\s+4/6\s+11/16\s+failing: central_difference 0/3, "
+                     r"fraction_saturated 1/3$", out.getvalue(), re.M), out.getvalue()
 
 
 def test_a_kernel_that_dies_fails_the_exercise_at_once(tmp_path):
