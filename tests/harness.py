@@ -48,6 +48,7 @@ class Variant:
     name: str
     code: str
     warns: bool = False  # a correct answer that prints a warning and must keep its points
+    message: str | None = None  # a wrong answer: what its visible test's failure must say
 
     @property
     def label(self) -> str:
@@ -56,11 +57,16 @@ class Variant:
 
 @dataclass
 class Answers:
-    """Alternative answers for one exercise (the solution cell's whole new source)."""
+    """Alternative answers for one exercise (the solution cell's whole new source).
+
+    ``messages`` maps the name of a wrong answer to a phrase that the failure message of a visible
+    test must contain for it: the message that student sees, pinned by the suite.
+    """
 
     wrong: dict[str, str] = field(default_factory=dict)
     correct: dict[str, str] = field(default_factory=dict)
     correct_with_warning: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
 
 
 def load_answers(assignment: str) -> dict[str, Answers]:
@@ -77,8 +83,13 @@ def load_answers(assignment: str) -> dict[str, Answers]:
 def variants(assignment: str) -> list[Variant]:
     result = []
     for exercise, answers in load_answers(assignment).items():
+        unknown = set(answers.messages) - set(answers.wrong)
+        if unknown:
+            raise KeyError(f"{assignment}/{exercise}: messages for answers that are not wrong "
+                           f"answers: {sorted(unknown)}")
         for name, code in answers.wrong.items():
-            result.append(Variant(exercise, "wrong", name, code))
+            result.append(Variant(exercise, "wrong", name, code,
+                                  message=answers.messages.get(name)))
         for name, code in answers.correct.items():
             result.append(Variant(exercise, "correct", name, code))
         for name, code in answers.correct_with_warning.items():

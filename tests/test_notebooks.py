@@ -218,6 +218,18 @@ def test_every_exercise_has_wrong_and_correct_answers(assignment):
 
 
 @pytest.mark.parametrize("assignment", assignment_params())
+def test_wrong_answers_get_the_messages_promised_in_the_answers(assignment, sweep):
+    """A wrong answer with a ``messages`` entry in tests/answers fails a visible test whose
+    message contains that phrase (what the student reads, not only that points were lost)."""
+    promised = [v for v in harness.variants(assignment) if v.message]
+    for variant in promised:
+        seen = [output.evalue for probe in sweep(assignment).probes_of(variant) if probe.visible
+                for output in probe.cell.outputs if output.output_type == "error"]
+        assert any(variant.message in text for text in seen), \
+            f"{variant.label}: no visible test said {variant.message!r}; they said {seen}"
+
+
+@pytest.mark.parametrize("assignment", assignment_params())
 def test_failing_visible_tests_explain_themselves(assignment, sweep):
     """A visible test that fails by assertion says what it expected, what it got and what to
     suspect; every exercise has at least one wrong answer that a visible test catches so."""
