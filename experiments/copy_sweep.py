@@ -5,7 +5,7 @@ LSTMs (default initialisation, and forget-gate bias 3) on the copy-memory task o
 (2016) for several delays and three seeds, and writes one JSON file with, per run, the learning
 curve, the final loss against the memoryless baseline and the recall accuracy::
 
-    python -m experiments.copy_sweep                      # the committed sweep (hours on 1 core)
+    python -m experiments.copy_sweep                      # the committed sweep (1.6 h of training)
     python -m experiments.copy_sweep --delays 10 20 --seeds 0   # a part of it
     python -m experiments.copy_sweep --tiny --output /tmp/tiny.json   # seconds, for the tests
 
