@@ -164,6 +164,15 @@ H = h.shape[-1]
 n = torch.tanh(x_n + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])
 return (1 - z) * n + z * h
 """),
+            "computes in float64": "def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):\n"
+                                   "    x, h, W_ih, W_hh, b_ih, b_hh = (t.double() for t in\n"
+                                   "                                    (x, h, W_ih, W_hh, b_ih, b_hh))\n"
+                                   + _gru("""
+r = torch.sigmoid(x_r + h_r)
+z = torch.sigmoid(x_z + h_z)
+n = torch.tanh(x_n + r * h_n)
+return (1 - z) * n + z * h
+""").split("\n", 1)[1],
             "numpy inside the cell": _gru("""
 r = 1 / (1 + np.exp(-(x_r + h_r)))
 z = 1 / (1 + np.exp(-(x_z + h_z)))
@@ -173,6 +182,7 @@ return (1 - z) * n + z * h
         },
         messages={
             "b_hn outside the reset gate": "PyTorch's uses r * (W_hn h + b_hn)",
+            "computes in float64": "float32 inputs should give float32 outputs",
             "numpy inside the cell": "use torch operations only",
         },
         correct={
