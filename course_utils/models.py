@@ -39,6 +39,14 @@ Initialisation of the recurrent weights (``weight_hh``; for the LSTM and GRU eac
 - ``forget_bias`` (LSTM only): the forget gate's total bias ``b_if + b_hf``, put in ``bias_ih``
   with ``bias_hh``'s forget slice set to 0 (Jozefowicz et al. 2015 recommend 1).
 
+``orthogonal_recurrence=True`` (``kind="rnn"`` only) keeps ``weight_hh`` orthogonal through
+training: it is registered with ``torch.nn.utils.parametrizations.orthogonal``, which stores it as
+the matrix exponential of a skew-symmetric matrix (times a fixed orthogonal base), so every update
+of the optimizer moves it along the orthogonal group (the orthogonal RNN of notebook 07, after
+Arjovsky et al. 2016). It starts at the orthogonal factor of the initial weight, so combine it
+with ``recurrent_init="orthogonal"``; ``recurrent_scale`` and ``recurrent_radius`` would break
+orthogonality and are refused.
+
 ``nonlinearity`` (``"tanh"`` or ``"relu"``) applies to ``kind="rnn"`` only. ``seed`` makes the
 initial weights reproducible without touching torch's global random state.
 """
@@ -51,6 +59,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrizations, parametrize
 
 __all__ = ["KINDS", "RECURRENT_INITS", "SequenceModel"]
 
@@ -101,7 +110,7 @@ class SequenceModel(nn.Module):
                  recurrent_init: str | Callable[[torch.Tensor], object] | None = None,
                  recurrent_scale: float = 1.0, recurrent_radius: float | None = None,
                  bias: float | None = None, forget_bias: float | None = None,
-                 seed: int | None = None) -> None:
+                 orthogonal_recurrence: bool = False, seed: int | None = None) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -123,6 +132,16 @@ class SequenceModel(nn.Module):
             raise ValueError(f"recurrent_init must be None, a name or a callable, "
                              f"got {recurrent_init!r}")
         recurrent_scale = _finite_float(recurrent_scale, "recurrent_scale")
+        if not isinstance(orthogonal_recurrence, bool):
+            raise ValueError(f"orthogonal_recurrence must be True or False, "
+                             f"got {orthogonal_recurrence!r}")
+        if orthogonal_recurrence and kind != "rnn":
+            raise ValueError(f"orthogonal_recurrence applies to kind='rnn' only, got kind={kind!r}")
+        if orthogonal_recurrence and (recurrent_scale != 1.0 or recurrent_radius is not None):
+            raise ValueError("orthogonal_recurrence keeps W_hh orthogonal (every singular value 1): "
+                             "recurrent_scale and recurrent_radius cannot be combined with it; got "
+                             f"recurrent_scale={recurrent_scale!r}, "
+                             f"recurrent_radius={recurrent_radius!r}")
         if recurrent_radius is not None and _finite_float(recurrent_radius,
                                                           "recurrent_radius") < 0:
             raise ValueError(f"recurrent_radius must be >= 0, got {recurrent_radius!r}")
@@ -132,6 +151,7 @@ class SequenceModel(nn.Module):
             _finite_float(forget_bias, "forget_bias")
 
         self.kind = kind
+        self.orthogonal_recurrence = orthogonal_recurrence
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.output_size = _positive_int(output_size, "output_size")
         self.num_layers = _positive_int(num_layers, "num_layers")
@@ -158,6 +178,9 @@ class SequenceModel(nn.Module):
             self.readout = nn.Linear(self.hidden_size, self.output_size)
             self._initialise(recurrent_init, recurrent_scale, recurrent_radius, bias,
                              forget_bias)
+            if orthogonal_recurrence:
+                for layer in range(self.num_layers):
+                    parametrizations.orthogonal(self.recurrent, f"weight_hh_l{layer}")
 
     # ------------------------------------------------------------------ initialisation
 
@@ -261,13 +284,15 @@ class SequenceModel(nn.Module):
             h = h.clone().requires_grad_(True)
         c = torch.zeros(1, batch, self.hidden_size)
         states = [h]
-        for t in range(x.shape[1]):
-            hx = states[-1].unsqueeze(0)
-            if self.kind == "lstm":
-                _, (hx, c) = self.recurrent(x[:, t:t + 1], (hx, c))
-            else:
-                _, hx = self.recurrent(x[:, t:t + 1], hx)
-            states.append(hx[0])
+        # An orthogonal W_hh is computed from its parametrisation once for the whole loop.
+        with parametrize.cached() if self.orthogonal_recurrence else nullcontext():
+            for t in range(x.shape[1]):
+                hx = states[-1].unsqueeze(0)
+                if self.kind == "lstm":
+                    _, (hx, c) = self.recurrent(x[:, t:t + 1], (hx, c))
+                else:
+                    _, hx = self.recurrent(x[:, t:t + 1], hx)
+                states.append(hx[0])
         outputs = self.readout(torch.stack(states[1:], dim=1))
         return outputs, states
 

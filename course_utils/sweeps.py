@@ -11,8 +11,9 @@ reads it with :func:`load_results`. Its layout::
                                 "eval_loss": ..., "eval_ratio": ..., "recall": ..., ...},
               ...}}
 
-:func:`copy_sweep_explorer` draws one delay of such a file: the learning curves against the
-baseline, and the recall accuracy of each model.
+:func:`spread` summarises the seeds of each configuration (mean, min and max of a metric per model
+and delay), and :func:`copy_sweep_explorer` draws one delay and seed of such a file: the learning
+curves against the baseline, and the recall accuracy of each model.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from importlib import resources
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["MODEL_LABELS", "copy_sweep_explorer", "delays", "load_results", "runs_at"]
+__all__ = ["MODEL_LABELS", "copy_sweep_explorer", "delays", "load_results", "model_color",
+           "runs_at", "seeds", "spread"]
 
 MODEL_LABELS = {
     "rnn": "vanilla RNN",
+    "rnn_orth": "orthogonal RNN",
     "gru": "GRU",
     "lstm": "LSTM, default init",
     "lstm_fb3": "LSTM, forget bias 3",
@@ -55,20 +58,63 @@ def delays(results: dict) -> list[int]:
     return sorted({int(run["config"]["delay"]) for run in _runs(results).values()})
 
 
+def model_color(name: str) -> str:
+    """One matplotlib colour per model, the same in every figure of notebook 07."""
+    order = list(MODEL_LABELS)
+    return f"C{order.index(name)}" if name in order else "0.4"
+
+
+def seeds(results: dict) -> list[int]:
+    """The seeds present in ``results``, sorted."""
+    return sorted({int(run["config"]["seed"]) for run in _runs(results).values()})
+
+
+def _model_order(names) -> list[str]:
+    return [m for m in MODEL_LABELS if m in names] + sorted(set(names) - set(MODEL_LABELS))
+
+
+def spread(results: dict, metric: str = "eval_ratio") -> dict[str, dict[str, np.ndarray]]:
+    """Mean, min and max of ``metric`` over the seeds of every (model, delay) configuration.
+
+    Returns ``{model: {"delays", "mean", "min", "max", "n_seeds"}}`` (arrays over that model's
+    delays, sorted), models in :data:`MODEL_LABELS` order. ``metric`` is a number every run
+    stores, such as ``"eval_ratio"`` or ``"recall"``.
+    """
+    values: dict[str, dict[int, list[float]]] = {}
+    for key, run in _runs(results).items():
+        if metric not in run:
+            raise ValueError(f"run {key} has no {metric!r}; its numbers: "
+                             f"{sorted(k for k, v in run.items() if isinstance(v, (int, float)))}")
+        config = run["config"]
+        values.setdefault(config["model"], {}).setdefault(int(config["delay"]), []).append(
+            float(run[metric]))
+    summary = {}
+    for model in _model_order(values):
+        by_delay = values[model]
+        chosen = sorted(by_delay)
+        summary[model] = {
+            "delays": np.array(chosen),
+            "mean": np.array([np.mean(by_delay[d]) for d in chosen]),
+            "min": np.array([np.min(by_delay[d]) for d in chosen]),
+            "max": np.array([np.max(by_delay[d]) for d in chosen]),
+            "n_seeds": np.array([len(by_delay[d]) for d in chosen]),
+        }
+    return summary
+
+
 def runs_at(results: dict, delay: int, seed: int = 0) -> dict[str, dict]:
     """``{model name: run}`` for one delay and seed, in :data:`MODEL_LABELS` order."""
     chosen = {run["config"]["model"]: run for run in _runs(results).values()
               if run["config"]["delay"] == delay and run["config"]["seed"] == seed}
     if not chosen:
-        raise ValueError(f"no runs at delay {delay!r} (seed {seed}); delays present: "
-                         f"{delays(results)}")
-    order = list(MODEL_LABELS) + sorted(set(chosen) - set(MODEL_LABELS))
-    return {name: chosen[name] for name in order if name in chosen}
+        raise ValueError(f"no runs at delay {delay!r} and seed {seed!r}; delays present: "
+                         f"{delays(results)}, seeds present: {seeds(results)}")
+    return {name: chosen[name] for name in _model_order(chosen)}
 
 
 def copy_sweep_explorer(results: dict, delay: int = 20, relative: bool = True,
-                        smooth: int = 1):
-    """Learning curves (left) and recall accuracy (right) of every model at one delay.
+                        smooth: int = 1, seed: int = 0):
+    """Learning curves (left) and recall accuracy (right) of every model at one delay and seed.
 
     relative: plot the training loss divided by the memoryless baseline (1 = baseline).
     smooth: average this many consecutive points of the stored curve.
@@ -76,7 +122,7 @@ def copy_sweep_explorer(results: dict, delay: int = 20, relative: bool = True,
     """
     if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 1:
         raise ValueError(f"smooth must be a positive integer, got {smooth!r}")
-    chosen = runs_at(results, delay)
+    chosen = runs_at(results, delay, seed)
     fig, (ax_loss, ax_recall) = plt.subplots(1, 2, figsize=(9.5, 3.6),
                                              gridspec_kw={"width_ratios": [1.7, 1]})
     baseline = None
@@ -87,15 +133,15 @@ def copy_sweep_explorer(results: dict, delay: int = 20, relative: bool = True,
         curve = curve[:usable].reshape(-1, smooth).mean(axis=1)
         steps = steps[:usable].reshape(-1, smooth)[:, 0]
         baseline = run["baseline"]
-        ax_loss.plot(steps, curve / baseline if relative else curve, color=f"C{n}",
+        ax_loss.plot(steps, curve / baseline if relative else curve, color=model_color(name),
                      label=MODEL_LABELS.get(name, name))
-        ax_recall.bar(n, run["recall"], color=f"C{n}")
+        ax_recall.bar(n, run["recall"], color=model_color(name))
     config = next(iter(chosen.values()))["config"]
     ax_loss.axhline(1.0 if relative else baseline, color="0.3", ls="--", lw=1.2,
                     label="memoryless baseline")
     ax_loss.set(xlabel="training step", ylim=(0, None),
                 ylabel="loss / baseline" if relative else "cross-entropy",
-                title=f"copy task, delay T = {delay}, {config['n_symbols']} symbols")
+                title=f"copy task, delay T = {delay}, {config['n_symbols']} symbols, seed {seed}")
     ax_loss.legend()
     chance = 1.0 / config["n_categories"]
     ax_recall.axhline(chance, color="0.3", ls="--", lw=1.2, label=f"chance {chance:.1%}")

@@ -56,12 +56,15 @@ class Variant:
 
 @dataclass
 class Answers:
-    """Alternative answers for one exercise (the solution cell's whole new source)."""
+    """Alternative answers for one exercise (the solution cell's whole new source).
+
+    ``messages`` maps the name of a wrong answer to a phrase that the failure message of a visible
+    test must contain for it: the message that student sees, pinned by the suite.
+    """
 
     wrong: dict[str, str] = field(default_factory=dict)
     correct: dict[str, str] = field(default_factory=dict)
     correct_with_warning: dict[str, str] = field(default_factory=dict)
-    # wrong answer's name -> words its visible test's failure message must contain
     messages: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,6 +82,10 @@ def load_answers(assignment: str) -> dict[str, Answers]:
 def variants(assignment: str) -> list[Variant]:
     result = []
     for exercise, answers in load_answers(assignment).items():
+        unknown = set(answers.messages) - set(answers.wrong)
+        if unknown:
+            raise KeyError(f"{assignment}/{exercise}: messages for answers that are not wrong "
+                           f"answers: {sorted(unknown)}")
         for name, code in answers.wrong.items():
             result.append(Variant(exercise, "wrong", name, code))
         for name, code in answers.correct.items():

@@ -75,6 +75,25 @@ def test_orthogonal_init_gives_orthogonal_blocks(kind):
         torch.testing.assert_close(block @ block.T, torch.eye(8), atol=1e-5, rtol=0)
 
 
+def test_orthogonal_recurrence_stays_orthogonal_through_training_and_keeps_unroll_exact():
+    model = SequenceModel("rnn", vocab_size=5, hidden_size=6, output_size=5,
+                          recurrent_init="orthogonal", orthogonal_recurrence=True, seed=0)
+    start = model.weight_hh.detach().clone()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    tokens = torch.randint(0, 5, (3, 7), generator=torch.Generator().manual_seed(0))
+    for _ in range(5):
+        optimizer.zero_grad()
+        model(tokens).square().mean().backward()
+        optimizer.step()
+    weight = model.weight_hh.detach()
+    assert not torch.allclose(weight, start, atol=1e-3), "the optimizer did not move W_hh"
+    torch.testing.assert_close(weight @ weight.T, torch.eye(6), atol=1e-5, rtol=0)
+    outputs, states = model.unroll(tokens)
+    torch.testing.assert_close(outputs, model(tokens), atol=1e-6, rtol=1e-5)
+    grads = torch.autograd.grad(outputs.sum(), states)
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
 def test_identity_init_with_scale_and_zero_bias_is_an_irnn():
     model = SequenceModel("rnn", input_size=2, hidden_size=5, output_size=1, nonlinearity="relu",
                           recurrent_init="identity", recurrent_scale=0.5, bias=0.0, seed=0)
@@ -132,6 +151,10 @@ def test_forget_bias_sets_the_total_forget_gate_bias_only():
     ({"kind": "rnn", "input_size": 3, "embedding_dim": 4}, "embedding_dim"),
     ({"kind": "rnn", "vocab_size": 3, "recurrent_init": lambda w: torch.nn.init.zeros_(w),
       "recurrent_radius": 1.0}, "spectral radius 0"),
+    ({"kind": "lstm", "vocab_size": 3, "orthogonal_recurrence": True}, "kind='rnn' only"),
+    ({"kind": "rnn", "vocab_size": 3, "orthogonal_recurrence": True, "recurrent_radius": 0.9},
+     "cannot be combined"),
+    ({"kind": "rnn", "vocab_size": 3, "orthogonal_recurrence": "yes"}, "True or False"),
 ])
 def test_bad_arguments_raise_clear_value_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -68,3 +68,34 @@ def test_explorer_draws_curves_over_the_baseline_and_the_recall():
 def test_explorer_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         sweeps.copy_sweep_explorer(fake_results(), **kwargs)
+
+
+def test_spread_gives_mean_min_and_max_over_the_seeds_of_each_configuration():
+    results = fake_results()
+    extra = {key.replace("seed0", "seed1"): {**run, "config": {**run["config"], "seed": 1},
+                                             "recall": run["recall"] + 0.3}
+             for key, run in results["runs"].items() if "/T10/" in key}
+    results["runs"].update(extra)
+    assert sweeps.seeds(results) == [0, 1]
+    summary = sweeps.spread(results, "recall")
+    assert list(summary) == ["rnn", "gru", "lstm"]
+    rnn = summary["rnn"]
+    np.testing.assert_array_equal(rnn["delays"], [5, 10])
+    np.testing.assert_array_equal(rnn["n_seeds"], [1, 2])
+    np.testing.assert_allclose(rnn["min"], [0.2, 0.2])
+    np.testing.assert_allclose(rnn["max"], [0.2, 0.5])
+    np.testing.assert_allclose(rnn["mean"], [0.2, 0.35])
+    assert sweeps.runs_at(results, 10, seed=1)["gru"]["recall"] == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="seeds present"):
+        sweeps.runs_at(results, 5, seed=1)
+    with pytest.raises(ValueError, match="no 'loss'"):
+        sweeps.spread(results, "loss")
+
+
+def test_each_model_keeps_its_colour_whichever_models_a_figure_shows():
+    results = fake_results()
+    del results["runs"]["rnn/T10/seed0"]
+    fig = sweeps.copy_sweep_explorer(results, delay=10)
+    colours = [line.get_color() for line in fig.axes[0].lines[:-1]]
+    assert colours == [sweeps.model_color("gru"), sweeps.model_color("lstm")]
+    assert len(set(sweeps.model_color(m) for m in sweeps.MODEL_LABELS)) == len(sweeps.MODEL_LABELS)

@@ -25,6 +25,7 @@ EXERCISES = {
                                "    a = np.sqrt(6.0 / (shape[0] + shape[1]))\n"
                                "    return np.random.uniform(-a, a, size=shape)\n",
         },
+        messages={"ignores the rng": "not reproducible from the rng argument"},
         correct={
             "scaled rng.random": "def xavier_uniform(shape, rng):\n"
                                  "    a = np.sqrt(6.0 / (shape[0] + shape[1]))\n"
@@ -54,6 +55,7 @@ EXERCISES = {
                                "    return np.random.normal(0.0, np.sqrt(2.0 / shape[1]), "
                                "size=shape)\n",
         },
+        messages={"ignores the rng": "not reproducible from the rng argument"},
         correct={
             "scaled standard normal": "def he_normal(shape, rng):\n"
                                       "    return np.sqrt(2.0 / shape[1]) * "
@@ -80,6 +82,8 @@ EXERCISES = {
                                "    q, r = np.linalg.qr(np.random.normal(size=(n, n)))\n"
                                "    return q * np.sign(np.diag(r))\n",
         },
+        messages={"ignores the rng": "not reproducible from the rng argument",
+                  "QR without the sign fix": "negative in every draw"},
         correct={
             "polar factor (SVD)": "def orthogonal(n, rng):\n"
                                   "    u, _, vt = np.linalg.svd(rng.normal(size=(n, n)))\n"
@@ -98,6 +102,7 @@ EXERCISES = {
             "integer identity": "def identity_init(n, scale=1.0):\n"
                                 "    return np.eye(n, dtype=int) * scale\n",
         },
+        messages={"integer identity": "must still give a float array"},
         correct={
             "diag of a full vector": "def identity_init(n, scale=1.0):\n"
                                      "    return np.diag(np.full(n, float(scale)))\n",

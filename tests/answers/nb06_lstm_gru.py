@@ -63,7 +63,16 @@ i, f, g, o = a.chunk(4, dim=-1)
 c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
 return torch.sigmoid(o) * torch.tanh(c_new), c_new
 """),
+            # Passes under torch.no_grad (numpy's ufuncs return tensors there), fails on inputs
+            # that require grad: the visible test calls it so and names the cause.
+            "numpy inside the cell": _lstm(_GATES, """
+i, f, g, o = a.chunk(4, dim=-1)
+sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+c_new = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+return sigmoid(o) * np.tanh(c_new), c_new
+"""),
         },
+        messages={"numpy inside the cell": "use torch operations only"},
         correct={
             "per-gate linear maps": _lstm("H = h.shape[-1]", """
 linear = torch.nn.functional.linear
@@ -123,14 +132,14 @@ return (h_new, c_new)
     ),
     "gru_cell": Answers(
         wrong={
-            "reset gate outside b_hn": _gru("""
+            "b_hn outside the reset gate": _gru("""
 r = torch.sigmoid(x_r + h_r)
 z = torch.sigmoid(x_z + h_z)
 b_hn = b_hh[2 * h.shape[-1]:]
 n = torch.tanh(x_n + r * (h_n - b_hn) + b_hn)
 return (1 - z) * n + z * h
 """),
-            "seed text 003's convention": _gru("""
+            "the other convention: z weights the candidate": _gru("""
 r = torch.sigmoid(x_r + h_r)
 z = torch.sigmoid(x_z + h_z)
 n = torch.tanh(x_n + r * h_n)
@@ -155,6 +164,26 @@ H = h.shape[-1]
 n = torch.tanh(x_n + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])
 return (1 - z) * n + z * h
 """),
+            "computes in float64": "def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):\n"
+                                   "    x, h, W_ih, W_hh, b_ih, b_hh = (t.double() for t in\n"
+                                   "                                    (x, h, W_ih, W_hh, b_ih, b_hh))\n"
+                                   + _gru("""
+r = torch.sigmoid(x_r + h_r)
+z = torch.sigmoid(x_z + h_z)
+n = torch.tanh(x_n + r * h_n)
+return (1 - z) * n + z * h
+""").split("\n", 1)[1],
+            "numpy inside the cell": _gru("""
+r = 1 / (1 + np.exp(-(x_r + h_r)))
+z = 1 / (1 + np.exp(-(x_z + h_z)))
+n = np.tanh(x_n + r * h_n)
+return (1 - z) * n + z * h
+"""),
+        },
+        messages={
+            "b_hn outside the reset gate": "PyTorch's uses r * (W_hn h + b_hn)",
+            "computes in float64": "float32 inputs should give float32 outputs",
+            "numpy inside the cell": "use torch operations only",
         },
         correct={
             "lerp": _gru("""
@@ -199,7 +228,12 @@ norms = np.asarray(norms, dtype=float)
 ratios = norms / norms.max()
 return int(np.logical_and.accumulate(ratios >= threshold).sum()) - 1
 """),
+            "a numpy integer": _horizon("""
+ratios = np.asarray(norms, dtype=float) / float(norms[0])
+return np.logical_and.accumulate(ratios >= threshold).sum() - 1
+"""),
         },
+        messages={"a numpy integer": "should return a Python int"},
         correct={
             "a loop with break": _horizon("""
 norms = [float(v) for v in norms]

@@ -47,6 +47,7 @@ EXERCISES = {
             "a hard-coded delimiter 9": _batch(_SYMBOLS, delimiter="9"),
             "ignores rng": _batch(_SYMBOLS, rng="np.random.default_rng()"),
         },
+        messages={"ignores rng": "not reproducible from the rng argument"},
         correct={
             "choice and concatenate":
                 "def make_copy_batch(batch_size, delay, n_symbols=10, n_categories=8, rng=None):\n"
@@ -82,7 +83,10 @@ EXERCISES = {
                 "float(n_symbols * np.log(n_categories) / (delay + n_symbols))"),
             "not averaged": _baseline("float(n_symbols * np.log(n_categories))"),
             "divided by the delay": _baseline("float(n_symbols * np.log(n_categories) / delay)"),
+            "a 0-d array, not a float": _baseline(
+                "np.array(n_symbols * np.log(n_categories) / (delay + 2 * n_symbols))"),
         },
+        messages={"a 0-d array, not a float": "should return a Python float"},
         correct={
             "math.log": "import math\n\n" + _baseline(
                 "n_symbols * math.log(n_categories) / (delay + 2 * n_symbols)"),
@@ -113,7 +117,12 @@ return 100 * hits.float().mean().item()
 predictions = logits.argmax(dim=1)[:, -n_symbols:]
 return (predictions == targets[:, -n_symbols:]).float().mean().item()
 """),
+            "a tensor, not a float": _recall("""
+predictions = logits[:, -n_symbols:].argmax(dim=-1)
+return (predictions == targets[:, -n_symbols:]).float().mean()
+"""),
         },
+        messages={"a tensor, not a float": "should return a Python float"},
         correct={
             "count over total": _recall("""
 predictions = logits.argmax(dim=-1)[:, -n_symbols:]

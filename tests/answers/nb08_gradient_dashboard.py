@@ -39,7 +39,12 @@ EXERCISES = {
             "states miss NaN": _edit(
                 ("not np.all(np.isfinite(norms)) or norms.max() > self.explode_above",
                  "norms.max() > self.explode_above")),
+            "norms kept as tensors": _edit(("parameter.grad.detach().norm().item()",
+                                            "parameter.grad.detach().norm()")),
         },
+        messages={"misses NaN": "a NaN in the recurrent gradient is an explosion",
+                  "state ratio upside down": "norms[0] / norms[-1] = 1e-8 is vanishing",
+                  "norms kept as tensors": "param_norms should hold Python floats"},
         correct={
             "not-at-most test catches NaN": _edit(
                 ("not np.isfinite(norm) or norm > self.explode_above",
