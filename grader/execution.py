@@ -21,11 +21,8 @@ the autograde pipeline:
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import threading
-import time
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
@@ -37,6 +34,7 @@ from traitlets import Dict, Integer, Unicode
 from . import cells
 from .kernel_guard import PROBE_MODULE
 from .policy import WARNING_STDERR_PATTERN
+from .sandbox import Sandbox, Watch
 from .verdict import (
     KERNEL_DIED,
     KERNEL_UNRESPONSIVE,
@@ -75,7 +73,8 @@ class GuardedExecute(Execute):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
         self._dropped_chars: dict[int, int] = {}
-        self._watch = Watch(self.sandbox_directory) if self.sandbox_directory else None
+        self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)))
+                       if self.sandbox_directory else None)
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
@@ -207,96 +206,6 @@ class GuardedExecute(Execute):
             return False
         return not any(o.output_type == "stream" and o.name == "stderr"
                        and not re.search(WARNING_STDERR_PATTERN, o.text) for o in outs)
-
-
-class Watch:
-    """The grader's side of a sandboxed kernel: reads the guard's channel (a FIFO) in a thread,
-    matches probe reports with their nonces, reads the job's limits, and writes what it found
-    to ``findings.json`` for the worker (see grader.worker)."""
-
-    def __init__(self, directory: str):
-        from .sandbox import Sandbox
-
-        self.sandbox = Sandbox.load(Path(directory))
-        self.records: list[dict] = []
-        self.findings: dict[str, int] = {}  # finding -> the cell it was first seen before
-        self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
-        self.problems: list[dict] = []
-        self.armed = False
-        self._lock = threading.Condition()
-        self._fd = os.open(self.sandbox.channel, os.O_RDONLY | os.O_NONBLOCK)
-        self._done = False
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        import select
-
-        pending = b""
-        while not self._done:
-            ready, _, _ = select.select([self._fd], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(self._fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:  # no writer (not yet, or any more)
-                time.sleep(0.05)
-                continue
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            if len(pending) > 1_000_000:
-                pending = b""  # a flood, not the guard: dropped
-            for line in lines:
-                self._take(line)
-
-    def _take(self, line: bytes) -> None:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return
-        if not isinstance(record, dict):
-            return
-        with self._lock:
-            if len(self.records) < 10_000:
-                self.records.append(record)
-            event = record.get("event")
-            if isinstance(event, str) and event not in self.events:
-                count = record.get("count")
-                self.events[event] = count if isinstance(count, int) else -1
-            self._lock.notify_all()
-
-    def await_report(self, nonce: str, before: int, seconds: float = 5.0) -> None:
-        deadline = time.monotonic() + seconds
-        with self._lock:
-            while True:
-                report = next((r for r in self.records if r.get("probe") == nonce), None)
-                if report is not None or time.monotonic() > deadline:
-                    break
-                self._lock.wait(0.05)
-        if report is None or not isinstance(report.get("findings"), list):
-            self.note_missing_probe(before)
-            return
-        for finding in report["findings"]:
-            if isinstance(finding, str):
-                self.findings.setdefault(finding[:300], before)
-
-    def note_missing_probe(self, before: int) -> None:
-        self.problems.append({"kind": "probe", "cell": before})
-
-    def note_limit(self, limit: str, index: int) -> None:
-        self.problems.append({"kind": "limit", "limit": limit, "cell": index})
-
-    def limit_hit(self) -> str | None:
-        return self.sandbox.limit_hit()
-
-    def finish(self) -> None:
-        self._done = True
-        self._thread.join(timeout=2)
-        os.close(self._fd)
-        result = {"findings": self.findings, "events": self.events, "problems": self.problems}
-        (self.sandbox.directory / "findings.json").write_text(json.dumps(result))
 
 
 def _message_size(msg) -> int:

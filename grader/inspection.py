@@ -501,7 +501,7 @@ def module_names(reference: Reference) -> dict[str, str]:
 
 def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> tuple[list[Issue], int | None]:
     """Issues from what the sandboxed kernel's guard reported while the notebook ran (see
-    grader.execution.Watch): tampering found at run time, a limit reached, a probe unanswered;
+    grader.sandbox.Watch): tampering found at run time, a limit reached, a probe unanswered;
     and the index of the first cell that ran in an altered kernel (None when none did)."""
     import json
     from pathlib import Path

@@ -17,6 +17,9 @@ namespace with the machine: no network at all, no process of the grader to see o
 capability. It never sees the course root, ``solutions/``, a gradebook, another submission or
 ``grader/``.
 
+While the kernel runs, a :class:`Watch` (driven by grader.execution) reads the channel and the
+limits from the grader's side.
+
 Limits: memory and tasks (processes and threads) through a cgroup of the job's own when the
 machine lets us create one (root, cgroups v1 or v2), else memory through RLIMIT_AS; CPU seconds
 through RLIMIT_CPU. Everything the kernel started dies with it (it is PID 1's child in its PID
@@ -28,10 +31,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import select
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,6 +305,92 @@ class Sandbox:
             except OSError:
                 pass
         self.cgroups = []
+
+
+class Watch:
+    """The grader's side of a sandboxed kernel while it runs (grader.execution drives it): reads
+    the guard's channel (a FIFO) in a thread, matches probe reports with their nonces, reads the
+    job's limits, and writes what it found to ``findings.json`` for the worker (grader.worker)."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.records: list[dict] = []
+        self.findings: dict[str, int] = {}  # finding -> the cell it was first seen before
+        self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
+        self.problems: list[dict] = []
+        self.armed = False
+        self._lock = threading.Condition()
+        self._fd = os.open(self.sandbox.channel, os.O_RDONLY | os.O_NONBLOCK)
+        self._done = False
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        pending = b""
+        while not self._done:
+            ready, _, _ = select.select([self._fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:  # no writer (not yet, or any more)
+                time.sleep(0.05)
+                continue
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            if len(pending) > 1_000_000:
+                pending = b""  # a flood, not the guard: dropped
+            for line in lines:
+                self._take(line)
+
+    def _take(self, line: bytes) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(record, dict):
+            return
+        with self._lock:
+            if len(self.records) < 10_000:
+                self.records.append(record)
+            event = record.get("event")
+            if isinstance(event, str) and event not in self.events:
+                count = record.get("count")
+                self.events[event] = count if isinstance(count, int) else -1
+            self._lock.notify_all()
+
+    def await_report(self, nonce: str, before: int, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            while True:
+                report = next((r for r in self.records if r.get("probe") == nonce), None)
+                if report is not None or time.monotonic() > deadline:
+                    break
+                self._lock.wait(0.05)
+        if report is None or not isinstance(report.get("findings"), list):
+            self.note_missing_probe(before)
+            return
+        for finding in report["findings"]:
+            if isinstance(finding, str):
+                self.findings.setdefault(finding[:300], before)
+
+    def note_missing_probe(self, before: int) -> None:
+        self.problems.append({"kind": "probe", "cell": before})
+
+    def note_limit(self, limit: str, index: int) -> None:
+        self.problems.append({"kind": "limit", "limit": limit, "cell": index})
+
+    def limit_hit(self) -> str | None:
+        return self.sandbox.limit_hit()
+
+    def finish(self) -> None:
+        self._done = True
+        self._thread.join(timeout=2)
+        os.close(self._fd)
+        result = {"findings": self.findings, "events": self.events, "problems": self.problems}
+        (self.sandbox.directory / "findings.json").write_text(json.dumps(result))
 
 
 def _counter(path: Path, key: str) -> int:
