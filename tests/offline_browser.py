@@ -2,8 +2,9 @@
 the book (``make site``) and the students' feedback pages. Every request that leaves the machine
 is refused and recorded, so a page that needs the network shows it.
 
-Without chromium a caller is skipped on a workstation and fails under CI (see
-tests/test_browser.py, which drives JupyterLab with the same browser).
+Without chromium a caller is skipped on a workstation and fails under CI: every browser test
+(tests/test_browser.py and tests/test_formgrader.py drive JupyterLab with the same browser) calls
+:func:`require_chromium`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def require_chromium() -> None:
     missing = "chromium is not installed (apt-get install chromium chromium-driver)"
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         pytest.fail(f"{missing}; `make test` installs it", pytrace=False)
-    pytest.skip(missing)
+    pytest.skip(missing, allow_module_level=True)
 
 
 @contextlib.contextmanager

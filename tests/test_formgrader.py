@@ -25,15 +25,11 @@ import pytest
 from grader.__main__ import main
 from grader.layout import Course
 from tests import harness, postgres
+from tests.offline_browser import CHROMIUM, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-if not CHROMIUM.exists():
-    MISSING = "chromium is not installed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{MISSING}; `make test` installs it", pytrace=False)
-    pytest.skip(MISSING, allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
