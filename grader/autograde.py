@@ -27,10 +27,9 @@ from pathlib import Path
 from . import gradebook
 from .gradebook import Result
 from .layout import Course, submission_checksum, valid_student_id
-from .sandbox import DEFAULT_LIMITS, Limits
+from .sandbox import DEFAULT_LIMITS, SCRATCH_PREFIX, Limits
 from .verdict import ERROR, FAILED, Issue
 
-SCRATCH_PREFIX = "rnn-grader-"
 UNSANDBOXED = Issue("unsandboxed", "graded without the sandbox (--no-sandbox): the submission's "
                     "code could read and change anything the grader can")
 
@@ -202,9 +201,10 @@ def remove_leftovers() -> None:
             return False
         return False
 
-    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
-        if path.is_dir() and dead(path.name):
-            shutil.rmtree(path, ignore_errors=True)
+    for base in {Path(tempfile.gettempdir()), Path("/tmp")}:  # ipc sockets may be in /tmp
+        for path in base.glob(f"{SCRATCH_PREFIX}*"):
+            if path.is_dir() and dead(path.name):
+                shutil.rmtree(path, ignore_errors=True)
     for parent in (CGROUP_ROOT / "memory" / "rnn-grader", CGROUP_ROOT / "pids" / "rnn-grader",
                    CGROUP_ROOT / "rnn-grader"):
         for group in parent.glob(f"{SCRATCH_PREFIX}*") if parent.is_dir() else ():

@@ -110,6 +110,8 @@ def names(source: str) -> Names:
                 mutated.add(_base_name(node.func))
             elif isinstance(node, ast.arg):
                 bound.add(node.arg)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)  # except E as error
         # x = x + 1 reads the old x; a parameter or a comprehension variable is the cell's own
         used |= read - defined - (bound - assigned)
         defined |= bound

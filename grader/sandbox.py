@@ -124,6 +124,23 @@ def _view() -> list[str]:
     return args
 
 
+# Temporary directories of the grader start with this, then the pid of the process that made
+# them: grader.autograde removes those of processes that are gone.
+SCRATCH_PREFIX = "rnn-grader-"
+
+
+def _socket_directory() -> Path:
+    """A directory for the kernel's ipc sockets whose paths fit a Unix socket address (108
+    bytes): the job's own directory may lie too deep (a cluster worker's scratch space)."""
+    import tempfile
+
+    prefix = f"{SCRATCH_PREFIX}{os.getpid()}-ipc-"
+    base = tempfile.gettempdir()
+    if len(base) > 60:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
 def _cgroup_version() -> int | None:
     if os.geteuid() != 0:
         return None
@@ -142,6 +159,7 @@ class Sandbox:
         self.directory = Path(directory)
         self.limits = limits
         self.run = self.directory / "run"
+        self.sockets: Path | None = None  # ZeroMQ's ipc sockets, see _socket_directory
         self.guard = self.directory / "guard"
         self.channel = self.directory / "channel"
         self.cgroups: list[Path] = []
@@ -154,6 +172,7 @@ class Sandbox:
         sandbox = cls(directory, Limits(**state["limits"]))
         sandbox.cgroups = [Path(c) for c in state["cgroups"]]
         sandbox.version = state["version"]
+        sandbox.sockets = Path(state["sockets"])
         return sandbox
 
     # ------------------------------------------------------------------ setting up
@@ -166,6 +185,7 @@ class Sandbox:
 
         for path in (self.run, self.guard, self.directory / "kernels" / KERNEL_NAME):
             path.mkdir(parents=True, exist_ok=True)
+        self.sockets = _socket_directory()
         shutil.copyfile(kernel_guard.__file__, self.guard / "kernel_guard.py")
         os.mkfifo(self.channel, 0o600)
         self._make_cgroups()
@@ -176,7 +196,7 @@ class Sandbox:
                 "metadata": {"debugger": False}}
         (self.directory / "kernels" / KERNEL_NAME / "kernel.json").write_text(json.dumps(spec))
         state = {"limits": self.limits.__dict__, "cgroups": [str(c) for c in self.cgroups],
-                 "version": self.version}
+                 "version": self.version, "sockets": str(self.sockets)}
         (self.directory / "sandbox.json").write_text(json.dumps(state))
         return {"JUPYTER_PATH": str(self.directory), "JUPYTER_RUNTIME_DIR": str(self.run)}
 
@@ -184,7 +204,7 @@ class Sandbox:
         """Point nbgrader's executor at the sandboxed kernelspec, over ipc sockets in run/."""
         config.Execute.kernel_name = KERNEL_NAME
         config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(self.run / "kernel")
+        config.KernelManager.ip = str(self.sockets / "kernel")
         config.KernelManager.connection_file = str(self.run / "connection.json")
 
     def _argv(self, files: dict[str, Path], environment: dict[str, str]) -> list[str]:
@@ -205,6 +225,7 @@ class Sandbox:
         command = [
             bwrap(), *_view(), "--proc", "/proc", "--dev", "/dev", *work,
             "--bind", str(self.run), str(self.run),
+            "--bind", str(self.sockets), str(self.sockets),
             "--ro-bind", str(self.guard), str(self.guard),
             "--bind", str(self.channel), str(self.channel),
             "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
@@ -305,6 +326,8 @@ class Sandbox:
             except OSError:
                 pass
         self.cgroups = []
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
 
 
 class Watch:
