@@ -199,7 +199,7 @@ def remove_leftovers() -> None:
             return True
         except PermissionError:
             return False
-        return False
+        return _zombie(int(pid))  # killed, but not reaped yet (a container's init may never)
 
     for base in {Path(tempfile.gettempdir()), Path("/tmp")}:  # ipc sockets may be in /tmp
         for path in base.glob(f"{SCRATCH_PREFIX}*"):
@@ -213,6 +213,14 @@ def remove_leftovers() -> None:
                     group.rmdir()
                 except OSError:  # processes still in it: left for a later run
                     pass
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def settle(result: Result, previous: gradebook.Record | None) -> Result:
