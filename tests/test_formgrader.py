@@ -165,7 +165,6 @@ def test_a_grader_grades_a_written_answer_in_the_formgrader(instructor, tmp_path
 
             score = formgrader.locator(f"input.score#{FREE_RESPONSE}")
             score.wait_for(timeout=60_000)
-            formgrader.wait_for_load_state("networkidle")
             comment = formgrader.locator(f"textarea#{FREE_RESPONSE}-comment")
             saved = False
             # An edit typed while the page was still binding its fields is never sent (seen
