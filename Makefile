@@ -50,9 +50,11 @@ test-browser: install test-system-packages
 # PostgreSQL gradebook tests start a private server from its binaries, never one already running). Installed when
 # missing and this machine lets us (root, or sudo without a password); otherwise a note says what
 # to install: the browser tests then skip on a workstation and fail under CI, and autograde
-# refuses to run without its sandbox unless told --no-sandbox.
+# refuses to run without its sandbox unless told --no-sandbox. Not Debian (no dpkg): nothing is
+# installed here, and those checks say what is missing.
 define apt_install
-	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; command -v dpkg >/dev/null && for p in $(1); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif ! command -v apt-get >/dev/null; then echo "note: please install:$$missing"; \
 	elif [ "$$(id -u)" = 0 ]; then echo "installing Debian's$$missing"; \
