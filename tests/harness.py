@@ -190,17 +190,27 @@ def execute(nb: nbformat.NotebookNode, workdir: Path,
     """Execute ``nb`` in one kernel with the grading environment (plus ``extra_env``), keeping
     errors as outputs."""
     import os
+    import tempfile
+
+    from traitlets.config import Config
 
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(course.grading_env(extra_env))
+    # ZeroMQ over ipc sockets, not TCP: with many kernels starting at once a free TCP port can be
+    # taken before the kernel binds it ("Kernel died before replying to kernel_info").
+    sockets = tempfile.mkdtemp(prefix="rnn-test-ipc-", dir="/tmp")
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = f"{sockets}/kernel"
     try:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": str(workdir)}})
+                                resources={"metadata": {"path": str(workdir)}}, config=config)
         client.execute()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        shutil.rmtree(sockets, ignore_errors=True)
     return nb
 
 
