@@ -159,6 +159,22 @@ def filled_release(assignment: str, answers: dict[str, str] | None = None,
     return nb
 
 
+# ----------------------------------------------------------------------------- the command line
+
+
+def run_grader(*args) -> tuple[int, str]:
+    """``python -m grader ARGS`` in this process: exit status and everything it printed."""
+    import contextlib
+    import io
+
+    from grader.__main__ import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main([str(a) for a in args])
+    return code, out.getvalue()
+
+
 # ----------------------------------------------------------------------------- scoring
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.__main__ import main
 from grader.layout import Course
 from tests import harness, postgres
 from tests.offline_browser import CHROMIUM, require_chromium
@@ -38,11 +36,7 @@ FREE_RESPONSE = "free_response_saturation"
 COMMENT = "Right mechanism; say which initialisation you would use."
 
 
-def run(*args) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main([str(a) for a in args])
-    return code, out.getvalue()
+run = harness.run_grader
 
 
 def graded_course(root: Path, db_url: str | None) -> Course:

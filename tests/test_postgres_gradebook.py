@@ -9,9 +9,7 @@ the grades a quiet run gives, and the last manual grade written is still there.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import os
 import re
 import shutil
@@ -26,7 +24,6 @@ import pytest
 from nbgrader.api import Grade, Gradebook, SubmittedAssignment
 from sqlalchemy import create_engine, func, select, text
 
-from grader.__main__ import main
 from grader.course import gradebook_url
 from grader.layout import Course
 from tests import harness, postgres
@@ -38,11 +35,7 @@ A = "01_tanh_derivatives"
 FREE_RESPONSE = "free_response_saturation"
 
 
-def run(*args) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main([str(a) for a in args])
-    return code, out.getvalue()
+run = harness.run_grader
 
 
 def give_manual_grade(db_url: str, student: str, score: float, comment: str) -> None:
