@@ -51,7 +51,8 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on loopback over a scratch copy of the course's notebooks."""
     root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(repository.RELEASE_DIR / "01_tanh_derivatives", root / "01_tanh_derivatives")
+    shutil.copytree(repository.REPO_ROOT / "notebooks" / "01_tanh_derivatives",
+                    root / "01_tanh_derivatives")
     shutil.copytree(repository.SOLUTIONS_DIR / "08_gradient_dashboard",
                     root / "08_gradient_dashboard")
     settings = root.parent / f"{root.name}-settings"

@@ -12,7 +12,6 @@ from .policy import ASSIGNMENTS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GRADER_DIR = REPO_ROOT / "grader"
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
-RELEASE_DIR = REPO_ROOT / "notebooks"
 
 
 def available_assignments() -> list[str]:

@@ -106,12 +106,6 @@ class ClusterContext:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> ClusterContext:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 class RemoteJob:
     """One job on the cluster, with the part of ``multiprocessing.Process`` the pool uses."""

@@ -60,10 +60,6 @@ class Limits:
     tasks: int = 256  # processes and threads together
     cpu_seconds: int = 3600  # per process
 
-    def describe(self) -> str:
-        return (f"memory {self.memory / GIB:g} GiB, {self.tasks} processes and threads, "
-                f"{self.cpu_seconds} CPU seconds per process")
-
 
 DEFAULT_LIMITS = Limits()
 
@@ -289,10 +285,6 @@ class Sandbox:
         if tasks:
             return f"limit of {self.limits.tasks} processes and threads reached"
         return None
-
-    def enforced(self) -> str:
-        how = "cgroup" if self.cgroups else "rlimit (memory per process; no process limit)"
-        return f"{self.limits.describe()} ({how})"
 
     # ------------------------------------------------------------------ ending
 
