@@ -458,8 +458,9 @@ def test_a_kernel_that_ignores_the_interrupt_is_shut_down_and_later_cells_score_
 
 
 def test_a_grader_error_met_twice_on_the_same_files_is_settled_as_failed():
+    from grader.core.verdict import Result
     from grader.execute.autograde import settle
-    from grader.record.gradebook import Record, Result
+    from grader.record.gradebook import Record
 
     def error(reason="nbgrader could not grade it: KeyError 'x'", checksum="abc"):
         return Result("s", A, "error", reason=reason, checksum=checksum)

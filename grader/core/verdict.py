@@ -1,8 +1,11 @@
-"""What the grader says about a submission: its status and the issues found while grading it."""
+"""What the grader says about a submission: its status, the issues found while grading it, and
+the one result type (:class:`Result`) that flows from a worker to the gradebook, the reports and
+the learner's check."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, field
 
 # A submission's status. "graded" and "flagged" have grades ("flagged" also needs a person to look
 # at it); "failed" could not be graded because of the submission itself (not a notebook, no
@@ -10,6 +13,7 @@ from dataclasses import asdict, dataclass
 # `autograde` run.
 GRADED, FLAGGED, FAILED, ERROR = "graded", "flagged", "failed", "error"
 HAS_GRADES = (GRADED, FLAGGED)
+NOT_SUBMITTED = "not submitted"  # a report row for a student with no submission
 
 # Error names written into executed cells (grader.execute.guarded_execute) and read back
 # (grader.execute.findings).
@@ -46,3 +50,40 @@ class Issue:
 
 def status_of(issues: list[Issue]) -> str:
     return FLAGGED if any(issue.flag for issue in issues) else GRADED
+
+
+@dataclass
+class NotebookGrades:
+    """A graded notebook as a worker stored it: per cell, what nbgrader's autograde saved."""
+
+    scores: dict[str, float | None] = field(default_factory=dict)  # grade cell -> auto_score
+    comments: dict[str, str | None] = field(default_factory=dict)  # answer cell -> auto_comment
+    late_penalty: float | None = None
+
+
+@dataclass
+class Result:
+    """What grading one (student, assignment) produced."""
+
+    student: str
+    assignment: str
+    status: str
+    reason: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    checksum: str | None = None
+    timestamp: str | None = None
+    notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
+    autograded: str | None = None  # the worker's output directory
+    seconds: float | None = None
+
+    def to_json(self) -> str:
+        data = {**self.__dict__, "issues": [i.to_dict() for i in self.issues],
+                "notebooks": {k: v.__dict__ for k, v in self.notebooks.items()}}
+        return json.dumps(data, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        data = json.loads(text)
+        data["issues"] = [Issue.from_dict(i) for i in data["issues"]]
+        data["notebooks"] = {k: NotebookGrades(**v) for k, v in data["notebooks"].items()}
+        return cls(**data)

@@ -25,9 +25,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from grader.core.course import Course, submission_checksum, valid_student_id
-from grader.core.verdict import ERROR, FAILED, Issue
+from grader.core.verdict import ERROR, FAILED, Issue, Result
 from grader.record import gradebook
-from grader.record.gradebook import Result
 
 from .backend import threads_per_kernel
 from .sandbox import DEFAULT_LIMITS, SCRATCH_PREFIX, Limits

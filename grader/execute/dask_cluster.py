@@ -30,8 +30,7 @@ import uuid
 from pathlib import Path
 
 from grader.core.course import submission_checksum
-from grader.core.verdict import ERROR, FAILED
-from grader.record.gradebook import Result
+from grader.core.verdict import ERROR, FAILED, Result
 
 
 def files_of(directory: Path) -> dict[str, bytes]:

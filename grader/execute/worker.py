@@ -44,9 +44,8 @@ from nbgrader.preprocessors import (
 from grader.core import cells
 from grader.core.course import submission_checksum
 from grader.core.repository import grading_env
-from grader.core.verdict import ERROR, FAILED, Issue, status_of
+from grader.core.verdict import ERROR, FAILED, Issue, NotebookGrades, Result, status_of
 from grader.prepare import inspection
-from grader.record.gradebook import NotebookGrades, Result
 
 from . import findings
 from .guarded_execute import GuardedExecute

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.core import cells
 from grader.core.course import Course
+from grader.core.verdict import HAS_GRADES
 
 from .scoring import CheckResult, ExerciseCheck, messages, score
 
@@ -95,7 +96,7 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)
-        if graded.status not in ("graded", "flagged"):
+        if graded.status not in HAS_GRADES:
             return result
         row = next(r for r in collect_rows(course) if r.student == LEARNER)
         layout = exercise_layout(course, assignment)
@@ -158,7 +159,7 @@ def format_line(exercise: ExerciseCheck, width: int = 0) -> str:
 
 
 def format_result(result: CheckResult) -> str:
-    if result.status not in ("graded", "flagged"):
+    if result.status not in HAS_GRADES:
         return f"{result.assignment}: could not be graded: {result.reason}\n"
     width = max([len("exercise")] + [len(e.name) for e in result.exercises])
     lines = [f"{'exercise':<{width}}  points  result"]

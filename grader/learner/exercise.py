@@ -42,6 +42,7 @@ from pathlib import Path
 from grader.core import cells
 from grader.core.course import Course
 from grader.core.repository import grading_env
+from grader.core.verdict import GRADED
 
 from .scoring import CheckResult, ExerciseCheck, messages, score
 
@@ -282,7 +283,7 @@ class Kernel:
 def run_plan(plan: Plan, cwd: Path, timeout: float,
              on_exercise: Callable[[ExerciseCheck], None] | None = None) -> CheckResult:
     """Execute ``plan`` in a fresh kernel; report each exercise once its last test has run."""
-    result = CheckResult(plan.assignment, "graded")
+    result = CheckResult(plan.assignment, GRADED)
     checks = {e.name: ExerciseCheck(e.name, 0.0, plan.max_points[e.name])
               for e in plan.exercises}
     remaining = {e.name: sum(1 for s in plan.steps if s.exercise == e.name and s.points)

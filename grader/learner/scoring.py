@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from grader.core import cells
 from grader.core.policy import WARNING_STDERR_PATTERN
+from grader.core.verdict import HAS_GRADES
 
 
 @dataclass
@@ -29,7 +30,7 @@ class CheckResult:
 
     @property
     def complete(self) -> bool:
-        return self.status in ("graded", "flagged") and all(
+        return self.status in HAS_GRADES and all(
             e.points == e.max_points for e in self.exercises if e.points is not None)
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.core.course import Course
-from grader.core.verdict import HAS_GRADES, Issue
+from grader.core.verdict import GRADED, HAS_GRADES, Issue, Result
 
 RESULTS_TABLE = "grader_result"
 _CREATE_RESULTS = f"""
@@ -39,43 +39,6 @@ CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
     seconds REAL,
     PRIMARY KEY (student, assignment)
 )"""
-
-
-@dataclass
-class NotebookGrades:
-    """A graded notebook as a worker stored it: per cell, what nbgrader's autograde saved."""
-
-    scores: dict[str, float | None] = field(default_factory=dict)  # grade cell -> auto_score
-    comments: dict[str, str | None] = field(default_factory=dict)  # answer cell -> auto_comment
-    late_penalty: float | None = None
-
-
-@dataclass
-class Result:
-    """What grading one (student, assignment) produced."""
-
-    student: str
-    assignment: str
-    status: str
-    reason: str | None = None
-    issues: list[Issue] = field(default_factory=list)
-    checksum: str | None = None
-    timestamp: str | None = None
-    notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
-    autograded: str | None = None  # the worker's output directory
-    seconds: float | None = None
-
-    def to_json(self) -> str:
-        data = {**self.__dict__, "issues": [i.to_dict() for i in self.issues],
-                "notebooks": {k: v.__dict__ for k, v in self.notebooks.items()}}
-        return json.dumps(data, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Result:
-        data = json.loads(text)
-        data["issues"] = [Issue.from_dict(i) for i in data["issues"]]
-        data["notebooks"] = {k: NotebookGrades(**v) for k, v in data["notebooks"].items()}
-        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -301,7 +264,7 @@ def _write_grades(gb, result: Result) -> None:
         for cell, comment in graded.comments.items():
             comments[cell].auto_comment = comment
         notebook.late_submission_penalty = graded.late_penalty
-        if result.status != "graded":
+        if result.status != GRADED:
             notebook.flagged = True
 
 

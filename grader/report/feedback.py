@@ -40,7 +40,7 @@ from nbgrader.utils import capture_log
 
 from grader.core import cells
 from grader.core.course import Course
-from grader.core.verdict import HAS_GRADES
+from grader.core.verdict import FLAGGED, HAS_GRADES
 from grader.record.gradebook import Record, records
 
 from . import mathjax
@@ -139,7 +139,7 @@ class StudentView(NbGraderPreprocessor):
 def verdict_text(record: Record) -> str | None:
     if not record.issues:
         return None
-    heading = ("**Flagged for review by your instructor.**" if record.status == "flagged"
+    heading = ("**Flagged for review by your instructor.**" if record.status == FLAGGED
                else "**Notes from the grader.**")
     lines = [heading, ""] + [f"- {issue.message}" for issue in record.issues]
     return "\n".join(lines)

@@ -26,11 +26,9 @@ from pathlib import Path
 
 from grader.core import cells
 from grader.core.course import Course
-from grader.core.verdict import HAS_GRADES
+from grader.core.verdict import ERROR, FAILED, FLAGGED, GRADED, HAS_GRADES, NOT_SUBMITTED
 from grader.prepare.collect import LMS_LATE
 from grader.record.gradebook import records
-
-NOT_SUBMITTED = "not submitted"
 
 
 @dataclass
@@ -83,7 +81,7 @@ def collect_rows(course: Course) -> list[Row]:
                     if record.reason:
                         row.issues.insert(0, record.reason)
                 elif student in submitted:
-                    row.status = "graded"  # by nbgrader alone
+                    row.status = GRADED  # by nbgrader alone
                 submission = submitted.get(student)
                 if submission is not None and row.status in HAS_GRADES:
                     _fill_scores(row, submission, layout)
@@ -195,7 +193,7 @@ def summary_table(rows: list[Row]) -> str:
     for assignment in sorted({r.assignment for r in rows}):
         mine = [r for r in rows if r.assignment == assignment]
         counts = {status: sum(1 for r in mine if r.status == status)
-                  for status in ("graded", "flagged", "failed", "error", NOT_SUBMITTED)}
+                  for status in (GRADED, FLAGGED, FAILED, ERROR, NOT_SUBMITTED)}
         scores = [r.score for r in mine if r.score is not None]
         maximum = mine[0].max_score if mine else 0.0
         lines.append(f"{assignment}  (max {maximum:g} points)")
@@ -220,7 +218,7 @@ def summary_table(rows: list[Row]) -> str:
                 lines.append(f"  {name:<{width}}  {statistics.mean(points):>6.2f}  {top:>4g}"
                              f"  {full}/{len(points)}"
                              + (f"  ({pending} to grade by hand)" if pending else ""))
-        attention = [r for r in mine if r.status not in ("graded", NOT_SUBMITTED)]
+        attention = [r for r in mine if r.status not in (GRADED, NOT_SUBMITTED)]
         for row in attention:
             lines.append(f"  {row.status.upper():8} {row.student}: "
                          + ("; ".join(row.issues) or "-"))
