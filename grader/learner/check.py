@@ -16,9 +16,17 @@ from pathlib import Path
 
 from grader.core import cells
 from grader.core.course import Course
-from grader.core.verdict import HAS_GRADES
+from grader.core.verdict import HAS_GRADES, Result
 
-from .scoring import CheckResult, ExerciseCheck, messages, score
+from .scoring import (
+    CheckResult,
+    ExerciseCheck,
+    cell_points,
+    max_points_of,
+    messages,
+    points_of,
+    score,
+)
 
 LEARNER = "me"
 
@@ -70,11 +78,8 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
           on_exercise: Callable[[ExerciseCheck], None] | None = None) -> CheckResult:
     """Grade ``notebook`` against the visible and hidden tests of ``source`` (this course);
     ``on_exercise`` hears of each automatically graded exercise as soon as its tests have run
-    (the final result, read from the gradebook, follows)."""
-    import nbformat
-
+    (the final result, totalled from nbgrader's scores, follows)."""
     from grader.execute.autograde import autograde
-    from grader.report.grades import collect_rows, exercise_layout
 
     source = source or Course()
     notebook = Path(notebook)
@@ -96,25 +101,35 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)
-        if graded.status not in HAS_GRADES:
-            return result
-        row = next(r for r in collect_rows(course) if r.student == LEARNER)
-        layout = exercise_layout(course, assignment)
-        executed = {}
-        for name in layout:
-            path = course.autograded_dir(LEARNER, assignment) / f"{name}.ipynb"
-            executed.update({cells.grade_id(c): c
-                             for c in nbformat.read(str(path), as_version=4).cells
-                             if cells.grade_id(c)})
-        for exercises in layout.values():
-            for exercise in exercises:
-                points, maximum = row.exercises[exercise.name]
-                check_row = ExerciseCheck(exercise.name, None if exercise.manual else points,
-                                          maximum)
-                for test in exercise.tests:
-                    check_row.messages += messages(executed.get(test))
-                result.exercises.append(check_row)
+        if graded.status in HAS_GRADES:
+            result.exercises = _exercise_checks(course, graded)
         return result
+
+
+def _exercise_checks(course: Course, graded: Result) -> list[ExerciseCheck]:
+    """Each exercise of the graded notebook: its points from nbgrader's scores, out of what the
+    released notebook says it is worth, and what its failing tests said."""
+    import nbformat
+
+    from grader.report.grades import exercise_layout
+
+    layout = exercise_layout(course, graded.assignment)
+    executed, scores, worth = {}, {}, {}
+    for name in layout:
+        path = course.autograded_dir(LEARNER, graded.assignment) / f"{name}.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        executed.update({cells.grade_id(c): c for c in nb.cells if cells.grade_id(c)})
+        scores.update(graded.notebooks[name].scores)
+        released = course.release / graded.assignment / f"{name}.ipynb"
+        worth.update(cell_points(nbformat.read(str(released), as_version=4)))
+    found = []
+    for exercise in (e for exercises in layout.values() for e in exercises):
+        check_row = ExerciseCheck(exercise.name, points_of(exercise, scores),
+                                  max_points_of(exercise, worth))
+        for test in exercise.tests:
+            check_row.messages += messages(executed.get(test))
+        found.append(check_row)
+    return found
 
 
 def _exercise_listener(course: Course, assignment: str,
@@ -124,25 +139,26 @@ def _exercise_listener(course: Course, assignment: str,
     if on_exercise is None:
         return None
     source = json.loads((course.source / assignment / f"{assignment}.ipynb").read_text())
-    points = {cells.grade_id(c): float(cells.nbgrader_meta(c).get("points", 0))
-              for c in source["cells"] if cells.is_test(c)}
+    points = cell_points(source)
     hidden = {cells.grade_id(c) for c in source["cells"]
               if cells.has_hidden_tests("".join(c["source"]))}
-    waiting = {e.name: set(e.tests) for e in cells.exercises(source)
-               if not e.manual}
-    found = {name: ExerciseCheck(name, 0.0, sum(points[t] for t in tests))
-             for name, tests in waiting.items()}
+    exercises = {e.name: e for e in cells.exercises(source) if not e.manual}
+    waiting = {name: set(e.tests) for name, e in exercises.items()}
+    found = {name: ExerciseCheck(name, 0.0, max_points_of(e, points))
+             for name, e in exercises.items()}
+    scores: dict[str, float] = {}
 
     def heard(student: str, notebook: str, cell: dict) -> None:
         test = cell.get("grade_id")
         for name, tests in waiting.items():
             if test in tests:
                 tests.discard(test)
-                found[name].points += score(cell["outputs"], points[test])
+                scores[test] = score(cell["outputs"], points[test])
                 marker = "### BEGIN HIDDEN TESTS" if test in hidden else ""
                 found[name].messages += messages({"source": marker, "outputs": cell["outputs"],
                                                   "metadata": {"nbgrader": {"grade_id": test}}})
                 if not tests:
+                    found[name].points = points_of(exercises[name], scores)
                     on_exercise(found[name])
     return heard
 

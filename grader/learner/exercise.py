@@ -44,7 +44,7 @@ from grader.core.course import Course
 from grader.core.repository import grading_env
 from grader.core.verdict import GRADED
 
-from .scoring import CheckResult, ExerciseCheck, messages, score
+from .scoring import CheckResult, ExerciseCheck, messages, points_of, score
 
 BUILTINS = set(dir(builtins)) | {"display", "get_ipython"}
 NOT_STARTED = "not started (the answer cell is still the released stub)"
@@ -152,20 +152,27 @@ class Plan:
     not_started: set[str] = field(default_factory=set)
 
 
+def _wanted(every: list[cells.Exercise], wanted: list[str] | None,
+            assignment: str) -> list[cells.Exercise]:
+    """The automatically graded exercises ``wanted`` (all by default); a clear error for a name
+    that is not one."""
+    layout = [e for e in every if not e.manual]
+    if not wanted:
+        return layout
+    unknown = [w for w in wanted if w not in {e.name for e in layout}]
+    if unknown:
+        manual = {e.name for e in every if e.manual}
+        hint = (f"{', '.join(unknown)} is graded by hand" if set(unknown) <= manual
+                else f"no exercise named {', '.join(unknown)}")
+        raise ValueError(f"{hint} in {assignment}; its automatically graded exercises are: "
+                         f"{', '.join(e.name for e in layout)}")
+    return [e for e in layout if e.name in wanted]
+
+
 def make_plan(student: dict, source: dict, release: dict | None, assignment: str,
               wanted: list[str] | None = None) -> Plan:
     """The cells to run for the ``wanted`` exercises (default: every automatically graded one)."""
-    every = cells.exercises(source)
-    layout = [e for e in every if not e.manual]
-    if wanted:
-        unknown = [w for w in wanted if w not in {e.name for e in layout}]
-        if unknown:
-            manual = {e.name for e in every if e.manual}
-            hint = (f"{', '.join(unknown)} is graded by hand" if set(unknown) <= manual
-                    else f"no exercise named {', '.join(unknown)}")
-            raise ValueError(f"{hint} in {assignment}; its automatically graded exercises are: "
-                             f"{', '.join(e.name for e in layout)}")
-        layout = [e for e in layout if e.name in wanted]
+    layout = _wanted(cells.exercises(source), wanted, assignment)
     by_id = {cells.grade_id(c): c for c in source["cells"] if cells.grade_id(c)}
     stubs = {cells.grade_id(c): c["source"] for c in (release or {}).get("cells", [])
              if cells.is_solution(c)}
@@ -288,6 +295,8 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
               for e in plan.exercises}
     remaining = {e.name: sum(1 for s in plan.steps if s.exercise == e.name and s.points)
                  for e in plan.exercises}
+    exercises = {e.name: e for e in plan.exercises}
+    scores: dict[str, float] = {}
     for name in sorted(plan.not_started):
         checks[name].messages.append(NOT_STARTED)
         if on_exercise:
@@ -298,12 +307,14 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
             outputs = kernel.run(step.source, timeout)
             if step.points:
                 check = checks[step.exercise]
-                check.points += score(outputs, step.points)
+                scores[step.grade_id] = score(outputs, step.points)
                 check.messages += messages({"source": step.source, "outputs": outputs,
                                             "metadata": {"nbgrader": {"grade_id": step.grade_id}}})
                 remaining[step.exercise] -= 1
-                if not remaining[step.exercise] and on_exercise:
-                    on_exercise(check)
+                if not remaining[step.exercise]:
+                    check.points = points_of(exercises[step.exercise], scores)
+                    if on_exercise:
+                        on_exercise(check)
             elif step.exercise is None:
                 errors = [o for o in outputs if o["output_type"] == "error"]
                 if errors:

@@ -74,3 +74,25 @@ def score(outputs: list[dict], points: float) -> float:
                 return points
             return min(value, points) if value >= 0 else points  # nbgrader's oddities
     return points
+
+
+def points_of(exercise: cells.Exercise, scores: dict[str, float | None]) -> float | None:
+    """An exercise's points as nbgrader totals them: the sum of its test cells' scores (a test
+    that did not run scores 0); None when it is graded by hand or a score is missing. ``check``
+    passes nbgrader's scores, ``check --exercise`` those of :func:`score`."""
+    if exercise.manual:
+        return None
+    found = [scores.get(test, 0.0) for test in exercise.tests]
+    return None if any(s is None for s in found) else float(sum(found))
+
+
+def max_points_of(exercise: cells.Exercise, points: dict[str, float]) -> float:
+    """What ``exercise`` is worth, from ``points`` (grade cell -> its points)."""
+    names = [exercise.name] if exercise.manual else list(exercise.tests)
+    return float(sum(points[n] for n in names if n in points))
+
+
+def cell_points(nb) -> dict[str, float]:
+    """Grade cell -> the points it is worth, from a notebook's nbgrader metadata."""
+    return {cells.grade_id(c): float(cells.nbgrader_meta(c).get("points", 0))
+            for c in nb["cells"] if cells.is_grade(c)}
