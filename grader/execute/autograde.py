@@ -28,7 +28,7 @@ from grader.core.course import Course, submission_checksum, valid_student_id
 from grader.core.verdict import ERROR, FAILED, Issue, Result
 from grader.record import gradebook
 
-from .backend import threads_per_kernel
+from .backend import Backend, threads_per_kernel
 from .sandbox import DEFAULT_LIMITS, SCRATCH_PREFIX, Limits
 
 UNSANDBOXED = Issue("unsandboxed", "graded without the sandbox (--no-sandbox): the submission's "
@@ -111,27 +111,16 @@ def autograde(course: Course, students: list[str] | None = None,
     refuses to run unless ``sandbox=False`` (on a cluster, each worker checks its own).
     ``on_cell(student, assignment, cell)`` hears of each graded cell as soon as it has run
     (``cell``: its grade_id and outputs)."""
-    from . import sandbox as jail
-    from . import worker  # imports nbgrader: before any fork, once
+    from . import worker  # noqa: F401 (imports nbgrader: before any fork, once)
 
     if sandbox and not cluster:
-        why = jail.check()
-        if why:
-            raise RuntimeError(f"the grading sandbox does not work here: {why}. Grading without "
-                               "it lets a submission read solutions and change grades; pass "
-                               "--no-sandbox to do so anyway")
+        _require_sandbox()
     remove_leftovers()
 
     started = time.monotonic()
     summary = Summary()
     known = gradebook.records(course)
-    todo = []
-    for submission in find_submissions(course, students, assignments):
-        record = known.get((submission.student, submission.assignment))
-        if force or _needs_grading(submission, record):
-            todo.append(submission)
-        else:
-            summary.skipped.append(submission)
+    todo = _to_grade(course, students, assignments, force, known, summary)
     if not todo:
         summary.seconds = time.monotonic() - started
         return summary
@@ -147,26 +136,8 @@ def autograde(course: Course, students: list[str] | None = None,
 
             context = ClusterContext(cluster, limit)
             jobs = context.slots
-        templates, references = {}, {}
-        for assignment in sorted({s.assignment for s in todo}):
-            templates[assignment] = gradebook.make_template(
-                course, scratch / f"template-{assignment}.db")
-            references[assignment] = worker.references_for(
-                str(templates[assignment]), assignment, str(course.release / assignment),
-                config.CourseDirectory.course_id)
-        pending, threads = [], threads_per_kernel(jobs)
-        for index, submission in enumerate(todo):
-            if not valid_student_id(submission.student):
-                summary.graded.append(_invalid_id(course, submission))
-                continue
-            workdir = scratch / f"job-{index}"
-            workdir.mkdir()
-            pending.append(worker.Job(
-                submission.student, submission.assignment, str(submission.directory),
-                str(course.release / submission.assignment),
-                str(templates[submission.assignment]), str(workdir), config, timeout,
-                references[submission.assignment], threads=threads,
-                limits=limits if sandbox else None))
+        pending = _jobs(course, config, todo, scratch, timeout, threads_per_kernel(jobs),
+                        limits if sandbox else None, summary)
         _run(course, pending, jobs, limit, summary, progress, known, context, on_cell)
     finally:
         if context is not None:
@@ -174,6 +145,57 @@ def autograde(course: Course, students: list[str] | None = None,
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _require_sandbox() -> None:
+    from . import sandbox as jail
+
+    why = jail.check()
+    if why:
+        raise RuntimeError(f"the grading sandbox does not work here: {why}. Grading without "
+                           "it lets a submission read solutions and change grades; pass "
+                           "--no-sandbox to do so anyway")
+
+
+def _to_grade(course: Course, students: list[str] | None, assignments: list[str] | None,
+              force: bool, known: dict, summary: Summary) -> list[Submission]:
+    """The submissions to grade; those already graded (unless ``force``) go to ``summary``."""
+    todo = []
+    for submission in find_submissions(course, students, assignments):
+        record = known.get((submission.student, submission.assignment))
+        if force or _needs_grading(submission, record):
+            todo.append(submission)
+        else:
+            summary.skipped.append(submission)
+    return todo
+
+
+def _jobs(course: Course, config, todo: list[Submission], scratch: Path, timeout: int | None,
+          threads: int, limits: Limits | None, summary: Summary) -> list:
+    """A worker's job for each submission, each assignment's template gradebook and references
+    made once; a submission with an invalid student id is failed here, into ``summary``."""
+    from . import worker
+
+    templates, references = {}, {}
+    for assignment in sorted({s.assignment for s in todo}):
+        templates[assignment] = gradebook.make_template(
+            course, scratch / f"template-{assignment}.db")
+        references[assignment] = worker.references_for(
+            str(templates[assignment]), assignment, str(course.release / assignment),
+            config.CourseDirectory.course_id)
+    pending = []
+    for index, submission in enumerate(todo):
+        if not valid_student_id(submission.student):
+            summary.graded.append(_invalid_id(course, submission))
+            continue
+        workdir = scratch / f"job-{index}"
+        workdir.mkdir()
+        pending.append(worker.Job(
+            submission.student, submission.assignment, str(submission.directory),
+            str(course.release / submission.assignment),
+            str(templates[submission.assignment]), str(workdir), config, timeout,
+            references[submission.assignment], threads=threads, limits=limits))
+    return pending
 
 
 def remove_leftovers() -> None:
@@ -234,7 +256,7 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
-         progress: bool, known: dict, context=None,
+         progress: bool, known: dict, context: Backend | None = None,
          on_cell: Callable[[str, str, dict], None] | None = None) -> None:
     from tqdm.auto import tqdm
 
@@ -246,18 +268,7 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
         worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))
     running: dict = {}  # sentinel -> (process, job, start time)
-    heard: dict[str, int] = {}  # workdir -> bytes of its progress file already passed on
-
-    def pass_on_progress(job) -> None:
-        if on_cell is None or not job.progress_path.exists():
-            return
-        with open(job.progress_path, encoding="utf-8") as handle:
-            handle.seek(heard.get(job.workdir, 0))
-            for line in iter(handle.readline, ""):
-                if not line.endswith("\n"):
-                    break  # still being written: read it next time
-                heard[job.workdir] = handle.tell()
-                on_cell(job.student, job.assignment, json.loads(line))
+    pass_on_progress = _Relay(on_cell)
     bar = tqdm(total=len(pending), desc="autograde", unit="submission", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
 
@@ -275,22 +286,11 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
                 ready = wait(list(running), timeout=0.5)
                 for _, job, _ in running.values():
                     pass_on_progress(job)
-                now = time.monotonic()
-                finished = []
-                for sentinel in list(running):
-                    process, job, began = running[sentinel]
-                    if sentinel in ready or now - began > limit:
-                        finished.append((sentinel in ready, *running.pop(sentinel)))
+                finished = _finished(running, ready, limit)
                 start_next()  # the freed cores work while the results are merged
                 for done, process, job, _ in finished:
                     pass_on_progress(job)
-                    result = settle(_outcome(done, process, job, limit),
-                                    known.get((job.student, job.assignment)))
-                    if job.limits is None:
-                        result.issues.append(UNSANDBOXED)
-                    _keep_log(course, job)
-                    writer.store(result)
-                    shutil.rmtree(job.workdir, ignore_errors=True)
+                    result = _store(course, writer, done, process, job, limit, known)
                     summary.graded.append(result)
                     bar.set_postfix_str(f"{job.student}: {result.status}", refresh=False)
                     bar.update(1)
@@ -300,6 +300,50 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
         raise
     finally:
         bar.close()
+
+
+class _Relay:
+    """Passes each graded cell a worker wrote to its progress file on to ``on_cell``, once."""
+
+    def __init__(self, on_cell: Callable[[str, str, dict], None] | None):
+        self.on_cell = on_cell
+        self.heard: dict[str, int] = {}  # workdir -> bytes of its progress file passed on
+
+    def __call__(self, job) -> None:
+        if self.on_cell is None or not job.progress_path.exists():
+            return
+        with open(job.progress_path, encoding="utf-8") as handle:
+            handle.seek(self.heard.get(job.workdir, 0))
+            for line in iter(handle.readline, ""):
+                if not line.endswith("\n"):
+                    break  # still being written: read it next time
+                self.heard[job.workdir] = handle.tell()
+                self.on_cell(job.student, job.assignment, json.loads(line))
+
+
+def _finished(running: dict, ready: list, limit: float) -> list[tuple]:
+    """The jobs that ended or ran out of time, taken out of ``running``, as (ended, process,
+    job, start time)."""
+    now = time.monotonic()
+    finished = []
+    for sentinel in list(running):
+        process, job, began = running[sentinel]
+        if sentinel in ready or now - began > limit:
+            finished.append((sentinel in ready, *running.pop(sentinel)))
+    return finished
+
+
+def _store(course: Course, writer, done: bool, process, job, limit: float,
+           known: dict) -> Result:
+    """The job's result, settled against the stored one, merged into the gradebook."""
+    result = settle(_outcome(done, process, job, limit),
+                    known.get((job.student, job.assignment)))
+    if job.limits is None:
+        result.issues.append(UNSANDBOXED)
+    _keep_log(course, job)
+    writer.store(result)
+    shutil.rmtree(job.workdir, ignore_errors=True)
+    return result
 
 
 def _outcome(done: bool, process, job, limit: float) -> Result:
