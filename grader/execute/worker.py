@@ -193,10 +193,8 @@ def grade(job: Job) -> Result:
             result.status = ERROR
             result.reason = f"the grading sandbox does not work on this machine: {why}"
             return result
-        sandbox = Sandbox(workdir / "sandbox", job.limits)
         shown = {**course_files, **{f"{n}.ipynb": target / f"{n}.ipynb" for n in placed}}
-        os.environ.update(sandbox.prepare(
-            shown, {**os.environ, "NBGRADER_EXECUTION": "autograde"}))
+        sandbox = _sandbox(job, shown)
     try:
         log = _autograde(job, root, workdir / "gradebook.db", sandbox)
     finally:
@@ -216,7 +214,27 @@ def grade(job: Job) -> Result:
     for name in placed:
         executed[name] = nbformat.reads((out_dir / f"{name}.ipynb").read_text(), as_version=4)
         issues += findings.execution_issues(executed[name], job.timeout or _timeout(job))
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
+    _read_grades(job, workdir / "gradebook.db", result)
+    if sandbox is not None:
+        issues += _sandbox_findings(executed, sandbox, result)
+    result.issues = issues
+    result.status = status_of(issues)
+    result.autograded = str(out_dir)
+    return result
+
+
+def _sandbox(job: Job, shown: dict[str, Path]) -> Sandbox:
+    """The job's sandbox, laid out, and this process's environment set for its kernel."""
+    sandbox = Sandbox(Path(job.workdir) / "sandbox", job.limits)
+    os.environ.update(sandbox.prepare(
+        shown, {**os.environ, "NBGRADER_EXECUTION": "autograde"}))
+    return sandbox
+
+
+def _read_grades(job: Job, database: Path, result: Result) -> None:
+    """What nbgrader's autograde stored in the job's gradebook, into ``result``."""
+    course_id = job.config.CourseDirectory.course_id
+    with Gradebook(f"sqlite:///{database}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
         result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
         for notebook in submission.notebooks:
@@ -224,19 +242,18 @@ def grade(job: Job) -> Result:
                 scores={g.name: g.auto_score for g in notebook.grades},
                 comments={c.name: c.auto_comment for c in notebook.comments},
                 late_penalty=notebook.late_submission_penalty)
-    if sandbox is not None:
-        for name in placed:  # one notebook per assignment in this course: one findings file
-            found, altered = findings.sandbox_issues(executed[name],
-                                                       sandbox.directory / "findings.json")
-            issues += found
-            if altered is not None and name in result.notebooks:
-                zeroed = findings.zero_tests_after(executed[name], altered,
-                                                     result.notebooks[name].scores)
-                issues += [zeroed] if zeroed else []
-    result.issues = issues
-    result.status = status_of(issues)
-    result.autograded = str(out_dir)
-    return result
+
+
+def _sandbox_findings(executed: dict, sandbox: Sandbox, result: Result) -> list[Issue]:
+    """What the kernel's guard reported; the tests that ran in an altered kernel score 0."""
+    issues = []
+    for name, nb in executed.items():  # one notebook per assignment here: one findings file
+        found, altered = findings.sandbox_issues(nb, sandbox.directory / "findings.json")
+        issues += found
+        if altered is not None and name in result.notebooks:
+            zeroed = findings.zero_tests_after(nb, altered, result.notebooks[name].scores)
+            issues += [zeroed] if zeroed else []
+    return issues
 
 
 def references_for(template: str, assignment: str, release: str, course_id: str) -> dict:
