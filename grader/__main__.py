@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
                                    parents=[common],
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
+    for add in (_add_release, _add_collect, _add_autograde, _add_report, _add_feedback,
+                _add_check, _add_progress):
+        add(command)
+    return parser
+
+
+def _add_release(command) -> None:
     release = command(
         "release", "regenerate notebooks/ from solutions/ and register the assignments",
         "Run `nbgrader generate_assignment --force` for each assignment: the released notebook\n"
@@ -61,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
                               "nbgrader's late penalty (LateSubmissionPlugin in "
                               "grader/nbgrader_config.py)")
 
+
+def _add_collect(command) -> None:
     from grader.prepare.collect import DEFAULT_PATTERN
+
     collect = command(
         "collect", "import an LMS export (folder or zip) into grader/submitted/",
         "Import submissions from a folder or a .zip with one entry (a notebook, or a folder)\n"
@@ -89,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     collect.add_argument("--dry-run", action="store_true",
                          help="say what would be placed, change nothing")
 
+
+def _add_autograde(command) -> None:
     autograde = command(
         "autograde", "grade submissions in parallel (skips those already graded)",
         "Grade every submission under grader/submitted/ with nbgrader, one worker process per\n"
@@ -132,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "could then read solutions and change grades); recorded in the "
                                 "report")
 
+
+def _add_report(command) -> None:
     report = command(
         "report", "grades CSVs per student and per exercise, summary, score plots",
         "Write grader/reports/grades.csv (student x assignment: status, score, max,\n"
@@ -147,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="Canvas's own gradebook export, to fill in each student's name, "
                              "ids and section and the assignment columns' titles")
 
+
+def _add_feedback(command) -> None:
     feedback = command(
         "feedback", "one HTML file per student and assignment, hidden tests left out",
         "Write grader/feedback/<student>/<assignment>/<notebook>.html for every graded\n"
@@ -155,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--student", nargs="+", action="extend", metavar="ID")
     feedback.add_argument("--assignment", nargs="+", action="extend", metavar="ID")
 
+
+def _add_check(command) -> None:
     check = command(
         "check", "grade your own notebook against the visible and hidden tests",
         "Grade NOTEBOOK as the instructor's autograde would, hidden tests included, in a\n"
@@ -174,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=int, default=None, metavar="S",
                        help="seconds a cell may run (default: the course's Execute.timeout)")
 
+
+def _add_progress(command) -> None:
     progress = command(
         "progress", "a table of every notebook under notebooks/: passed, points, what is left",
         "Check every notebook under notebooks/ (or the ones given) as `check --exercise` does,\n"
@@ -185,7 +205,6 @@ def _parser() -> argparse.ArgumentParser:
                                "assignment)")
     progress.add_argument("--timeout", type=int, default=None, metavar="S",
                           help="seconds a cell may run (default: the course's Execute.timeout)")
-    return parser
 
 
 def _terminate(signum, frame):
