@@ -88,6 +88,7 @@ def build(options: Options, log=print) -> Path:
         shutil.copyfile(notebook_path(options, assignment), download)
         (source_dir / f"{assignment}.ipynb").write_text(json.dumps(page, indent=1))
     (source_dir / "index.md").write_text(front_page(options, chosen))
+    copy_guides(options.root / "docs", source_dir / "docs")
     shutil.copyfile(HERE / "conf.py", source_dir / "conf.py")
     shutil.copyfile(HERE / "static" / "book.css", source_dir / "_static" / "book.css")
     mathjax.install(source_dir / "_static" / "mathjax")
@@ -205,10 +206,29 @@ def front_page(options: Options, chosen: tuple[str, ...]) -> str:
     for assignment in chosen:
         table = table.replace(f"`{assignment}`", f"[{assignment}]({assignment}.ipynb)")
     toctree = "\n".join(chosen)
+    guides = " · ".join(f"[{title}](docs/{name})" for name, title in GUIDES)
     return (f"# {options.title}\n\n{intro}\n\n## Course map\n\n{table}\n\n"
             "Every page is a notebook of the course, run in fast mode; each starts with a link "
             "to download it. The search box finds any word of the course.\n\n"
+            f"Guides: {guides}.\n\n"
             f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toctree}\n```\n")
+
+
+# The pages of docs/, linked from the front page (outside the notebooks' sequence of pages).
+GUIDES = (("learners.md", "Checking your own work"),
+          ("instructors.md", "The instructor's guide"),
+          ("threat-model.md", "What a submission can and cannot do"),
+          ("architecture.md", "How the grader is built"),
+          ("testing.md", "What the tests check"))
+
+
+def copy_guides(docs: Path, target: Path) -> None:
+    """The guides as pages of the book that are in no table of contents (Sphinx's orphans), so
+    that the "next" links still go from notebook to notebook."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name, _ in GUIDES:
+        text = (docs / name).read_text(encoding="utf-8")
+        (target / name).write_text("---\norphan: true\n---\n\n" + text, encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- execution
