@@ -554,10 +554,11 @@ def test_feedback_renders_its_formulas_offline_and_names_its_scores(flow, tmp_pa
 
 
 def test_a_merge_that_fails_midway_stores_nothing(flow, monkeypatch):
+    from grader.core.verdict import NotebookGrades, Result
     from grader.record import gradebook
 
-    result = gradebook.Result("zoe", A, "graded", checksum="abc", notebooks={
-        A: gradebook.NotebookGrades(scores={"test_tanh_derivative_visible": 1.0})})
+    result = Result("zoe", A, "graded", checksum="abc", notebooks={
+        A: NotebookGrades(scores={"test_tanh_derivative_visible": 1.0})})
 
     def disk_full(gb, result):
         raise OSError("disk full")
