@@ -3,7 +3,7 @@ the book (``make site``) and the students' feedback pages. Every request that le
 is refused and recorded, so a page that needs the network shows it.
 
 Without chromium a caller is skipped on a workstation and fails under CI: every browser test
-(tests/test_browser.py and tests/test_formgrader.py drive JupyterLab with the same browser) calls
+(tests/test_browser.py and tests/grader/test_formgrader.py drive JupyterLab with the same browser) calls
 :func:`require_chromium`.
 """
 

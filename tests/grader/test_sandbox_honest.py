@@ -19,7 +19,7 @@ from grader.core import repository
 from grader.core.course import Course
 from grader.record.gradebook import records
 from tests import harness
-from tests.test_sandbox import _require_sandbox
+from tests.grader.test_sandbox import _require_sandbox
 
 pytestmark = pytest.mark.xdist_group("sandbox-honest")
 

@@ -2,7 +2,7 @@
 files that report writes for Canvas's and Moodle's gradebook imports.
 
 (The late penalty that follows from a submission time is checked end to end in
-test_postgres_gradebook.py.)
+test_gradebook.py.)
 """
 
 from __future__ import annotations
