@@ -4,7 +4,6 @@ the learner's check."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 # A submission's status. "graded" and "flagged" have grades ("flagged" also needs a person to look
@@ -75,15 +74,3 @@ class Result:
     notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
     autograded: str | None = None  # the worker's output directory
     seconds: float | None = None
-
-    def to_json(self) -> str:
-        data = {**self.__dict__, "issues": [i.to_dict() for i in self.issues],
-                "notebooks": {k: v.__dict__ for k, v in self.notebooks.items()}}
-        return json.dumps(data, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Result:
-        data = json.loads(text)
-        data["issues"] = [Issue.from_dict(i) for i in data["issues"]]
-        data["notebooks"] = {k: NotebookGrades(**v) for k, v in data["notebooks"].items()}
-        return cls(**data)

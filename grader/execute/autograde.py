@@ -12,12 +12,10 @@ Every kernel runs in a sandbox (.sandbox) unless the instructor passes ``sandbox
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +26,8 @@ from grader.core.course import Course, submission_checksum, valid_student_id
 from grader.core.verdict import ERROR, FAILED, Issue, Result
 from grader.record import gradebook
 
-from .backend import Backend, threads_per_kernel
+from .backend import Backend, Handle, threads_per_kernel
+from .local_pool import LocalPool
 from .sandbox import DEFAULT_LIMITS, SCRATCH_PREFIX, Limits
 
 UNSANDBOXED = Issue("unsandboxed", "graded without the sandbox (--no-sandbox): the submission's "
@@ -83,19 +82,6 @@ def find_submissions(course: Course, students: list[str] | None = None,
 def _needs_grading(submission: Submission, record: gradebook.Record | None) -> bool:
     return (record is None or record.status == ERROR
             or record.checksum != submission_checksum(submission.directory))
-
-
-def _context():
-    """Fork where it is safe and cheap (Linux, no other thread): the worker starts with
-    nbgrader already imported. Otherwise a fork server that imports it once (or, on Windows,
-    a fresh interpreter per worker)."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.execute.preload"])
-    return context
 
 
 def autograde(course: Course, students: list[str] | None = None,
@@ -263,7 +249,7 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
     from . import worker
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked
-    context = context or _context()
+    context = context or LocalPool()
     if context.get_start_method() == "fork":
         worker.prewarm()  # once here rather than in every worker
     queue = list(reversed(pending))
@@ -275,7 +261,7 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
     def start_next() -> None:
         while queue and len(running) < max(1, jobs):
             job = queue.pop()
-            process = context.Process(target=worker.main, args=(job,), daemon=True)
+            process = context.submit(job)
             process.start()
             running[process.sentinel] = (process, job, time.monotonic())
 
@@ -346,9 +332,11 @@ def _store(course: Course, writer, done: bool, process, job, limit: float,
     return result
 
 
-def _outcome(done: bool, process, job, limit: float) -> Result:
+def _outcome(done: bool, process: Handle, job, limit: float) -> Result:
     if done:
-        process.join()
+        process.join(limit)  # a worker that sent its result and then hangs is stopped
+        if process.exitcode is None:
+            _kill(process)
         return _collect(process, job)
     _kill(process)
     return Result(job.student, job.assignment, FAILED,
@@ -356,15 +344,16 @@ def _outcome(done: bool, process, job, limit: float) -> Result:
                   checksum=submission_checksum(Path(job.submission)))
 
 
-def _kill(process) -> None:
+def _kill(process: Handle) -> None:
     # The kernel notices that its parent is gone (ipykernel polls it) and exits too.
     process.kill()
     process.join(timeout=10)
 
 
-def _collect(process, job) -> Result:
-    if job.result_path.exists():
-        return Result.from_json(job.result_path.read_text())
+def _collect(process: Handle, job) -> Result:
+    result = process.result()
+    if result is not None:
+        return result
     return Result(job.student, job.assignment, ERROR,
                   reason=f"the worker exited with code {process.exitcode} without a result",
                   checksum=submission_checksum(Path(job.submission)))

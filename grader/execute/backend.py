@@ -1,25 +1,29 @@
 """The one interface between scheduling (:mod:`.autograde`) and a backend that runs the jobs,
 and what every backend shares.
 
-A backend is the subset of a ``multiprocessing`` context that the scheduler uses: the local pool
-is ``multiprocessing`` itself, :class:`.dask_cluster.ClusterContext` the same on a Dask cluster.
+A backend takes a job and gives back a handle: ``start()`` it, wait until its ``sentinel`` is
+readable, then ``result()`` is the :class:`~grader.core.verdict.Result` the worker sent (None when
+it sent none: ``exitcode`` says how it ended). The local pool (:class:`.local_pool.LocalPool`)
+runs each job in a process of this machine, :class:`.dask_cluster.ClusterContext` on a Dask
+cluster. A new backend is one module with a class like these.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Protocol
+
+from grader.core.verdict import Result
 
 
 class Handle(Protocol):
-    """One job on a backend, as ``multiprocessing.Process`` is one on the local pool."""
+    """One job on a backend."""
 
     exitcode: int | None
 
     @property
-    def sentinel(self) -> int:
-        """A file descriptor that becomes readable when the job has ended."""
+    def sentinel(self):
+        """What ``multiprocessing.connection.wait`` finds ready once the job has ended."""
 
     def start(self) -> None: ...
 
@@ -27,12 +31,13 @@ class Handle(Protocol):
 
     def kill(self) -> None: ...
 
+    def result(self) -> Result | None: ...
+
 
 class Backend(Protocol):
     def get_start_method(self) -> str: ...
 
-    def Process(self, target: Callable, args: tuple, daemon: bool = True  # noqa: N802
-                ) -> Handle: ...
+    def submit(self, job) -> Handle: ...
 
 
 def threads_per_kernel(jobs: int, cores: int | None = None) -> int:

@@ -1,16 +1,17 @@
 """Grading on a Dask distributed cluster: ``python -m grader autograde --cluster ADDRESS``.
 
 The process that runs ``autograde`` owns the gradebook and schedules exactly as it does with its
-local pool (grader.execute.autograde): only the stand-in for ``multiprocessing`` changes.
-:class:`ClusterContext` gives the pool ``Process`` objects whose ``start`` ships the job to the
-cluster and whose ``sentinel`` becomes readable once its result is back in the job's directory,
-where the pool reads it as it reads a local worker's.
+local pool (grader.execute.autograde): only the backend changes (see .backend).
+:class:`ClusterContext` gives the scheduler handles whose ``start`` ships the job to the cluster
+and whose ``sentinel`` becomes readable once its result is back (the Result, and the log and
+autograded notebook in the job's directory, where a local worker leaves them).
 
 On a worker, :func:`grade_remotely` rebuilds the job's files from bytes (the submission, the
-assignment's released files and template gradebook, sent once per assignment and worker), runs
-the same entry point as a local worker, ``grader.execute.worker.main(job)``, in a child process, and
-sends back ``result.json``, the worker log and the autograded notebook, as bytes. Nothing needs
-a shared file system; every machine needs this course installed (the same ``grader`` package).
+assignment's released files and template gradebook, sent once per assignment and worker), runs the
+same entry point as a local worker, ``grader.execute.worker.main``, in a child process, and sends
+back its Result (Dask pickles it), the worker log and the autograded notebook, as bytes. Nothing
+needs a shared file system; every machine needs this course installed (the same ``grader``
+package).
 
 A worker that dies mid-job costs nothing: Dask gives its jobs to another worker, and each job's
 result reaches the gradebook once, through its future. A job the cluster could not run at all
@@ -26,6 +27,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -52,7 +54,7 @@ def write_files(files: dict[str, bytes], directory: Path) -> Path:
 
 
 class ClusterContext:
-    """What .autograde's pool needs of a ``multiprocessing`` context, on a Dask cluster."""
+    """The Dask backend (see .backend): each job on a worker of the cluster."""
 
     def __init__(self, address: str, limit: float, connect_timeout: float = 30):
         from distributed import Client
@@ -85,12 +87,8 @@ class ClusterContext:
     def get_start_method(self) -> str:
         return "dask"
 
-    def Process(self, target, args, daemon=True):  # noqa: N802 (multiprocessing's name)
-        from . import worker
-
-        if target is not worker.main or len(args) != 1:
-            raise ValueError("the cluster runs grader.execute.worker.main(job) and nothing else")
-        return RemoteJob(self, args[0])
+    def submit(self, job) -> RemoteJob:
+        return RemoteJob(self, job)
 
     def bundle(self, job):
         """The assignment's files, sent to the cluster once and shared by its jobs."""
@@ -107,12 +105,13 @@ class ClusterContext:
 
 
 class RemoteJob:
-    """One job on the cluster, with the part of ``multiprocessing.Process`` the pool uses."""
+    """One job on the cluster (a handle, see .backend)."""
 
     def __init__(self, context: ClusterContext, job):
         self.context, self.job = context, job
         self.exitcode: int | None = None
         self.future = None
+        self._result: Result | None = None
         self._read, self._write = os.pipe()
         self._arrived = threading.Event()
         self._closing = threading.Lock()
@@ -148,12 +147,12 @@ class RemoteJob:
             workdir = Path(self.job.workdir)
             if returned.get("log") is not None:
                 self.job.log_path.write_bytes(returned["log"])
-            if returned.get("result") is not None:
-                result = Result.from_json(returned["result"])
+            result = returned.get("result")
+            if result is not None:
                 if result.autograded:
                     result.autograded = str(write_files(returned["autograded"],
                                                         workdir / "autograded"))
-                self.job.result_path.write_text(result.to_json())
+                self._result = result
             self.exitcode = returned["exitcode"]
         except Exception as error:  # the sentinel must fire whatever happened here
             self._write_error(f"its result could not be read back: {error!r}")
@@ -169,9 +168,11 @@ class RemoteJob:
                 os.close(self._write)
 
     def _write_error(self, reason: str) -> None:
-        result = Result(self.job.student, self.job.assignment, ERROR, reason=reason,
-                        checksum=submission_checksum(Path(self.job.submission)))
-        self.job.result_path.write_text(result.to_json())
+        self._result = Result(self.job.student, self.job.assignment, ERROR, reason=reason,
+                              checksum=submission_checksum(Path(self.job.submission)))
+
+    def result(self) -> Result | None:
+        return self._result
 
     def join(self, timeout: float | None = None) -> None:
         self._arrived.wait(timeout)
@@ -192,8 +193,8 @@ class RemoteJob:
 
 def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float,
                    hosts: dict[str, int]) -> dict:
-    """Grade ``job`` on this worker from its files as bytes; return what it produced as bytes:
-    ``result`` (result.json), ``log``, ``autograded`` (relative path -> bytes), ``exitcode``.
+    """Grade ``job`` on this worker from its files as bytes; return what it produced: ``result``
+    (the Result), ``log`` and ``autograded`` (relative path -> bytes), ``exitcode``.
     The kernel gets its share of this machine's cores among the ``hosts[host]`` worker threads
     grading here."""
     from distributed import get_worker
@@ -213,27 +214,27 @@ def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float
             job, submission=str(write_files(submission, scratch / "submission")),
             release=str(release), template=str(scratch / "template.db"), workdir=str(workdir),
             threads=threads_per_kernel(max(hosts.get(host, 0), worker.state.nthreads)))
-        exitcode = _run_child(here, limit)
-        returned = {"result": None, "log": None, "autograded": {}, "exitcode": exitcode}
+        exitcode, result = _run_child(here, limit)
+        returned = {"result": result, "log": None, "autograded": {}, "exitcode": exitcode}
         if here.log_path.exists():
             returned["log"] = here.log_path.read_bytes()
-        if here.result_path.exists():
-            returned["result"] = here.result_path.read_text()
-            result = Result.from_json(returned["result"])
+        if result is not None:
             if result.autograded and Path(result.autograded).is_dir():
                 returned["autograded"] = files_of(Path(result.autograded))
         elif exitcode is None:  # stopped at the limit: what the local pool records
             returned["result"] = Result(
                 job.student, job.assignment, FAILED,
                 reason=f"grading did not finish within {limit:g} s",
-                checksum=submission_checksum(Path(here.submission))).to_json()
+                checksum=submission_checksum(Path(here.submission)))
         return returned
 
 
-def _run_child(job, limit: float) -> int | None:
-    """Run .worker.main(job) in a child process; its exit code, or None when it had to be
-    stopped at ``limit``."""
+def _run_child(job, limit: float) -> tuple[int | None, Result | None]:
+    """Run .worker.main(job) in a child process; its exit code (None when it had to be stopped
+    at ``limit``) and the Result it sent (None when it sent none)."""
     import multiprocessing
+
+    from .local_pool import LocalJob
 
     context = start_fork_server()
     # A Dask worker started by a nanny is a daemonic process, which multiprocessing forbids to
@@ -241,14 +242,16 @@ def _run_child(job, limit: float) -> int | None:
     me = multiprocessing.current_process()
     if me.daemon:
         me._config["daemon"] = False
-    child = context.Process(target=_child_main, args=(job,))
+    child = LocalJob(context, job, target=_child_main, daemon=False)
+    started = time.monotonic()
     child.start()
-    child.join(limit)
+    if child.sentinel.poll(limit):
+        child.join(max(0.0, limit - (time.monotonic() - started)))
     if child.exitcode is None:
         child.kill()
-        child.join(10)
-        return None
-    return child.exitcode
+        child.process.join(10)
+        return None, child.result()
+    return child.exitcode, child.result()
 
 
 def start_fork_server():
@@ -267,11 +270,11 @@ def warm_up() -> None:
     start_fork_server()
 
 
-def _child_main(job) -> None:
+def _child_main(job, connection) -> None:
     from . import worker
 
     _die_with_parent()
-    worker.main(job)
+    worker.main(job, connection)
 
 
 def _die_with_parent() -> None:

@@ -11,8 +11,8 @@ A worker builds a throw-away course for a single (student, assignment):
 and runs nbgrader's own autograde converter on it, with
 :class:`~grader.execute.guarded_execute.GuardedExecute` in place of nbgrader's ``Execute``. The
 notebook's working directory therefore holds only the notebook and the course files: never
-``solutions/`` nor the course gradebook. The worker writes its verdict and grades to
-``<workdir>/result.json`` for the main process to merge.
+``solutions/`` nor the course gradebook. The worker sends its verdict and grades, a
+:class:`~grader.core.verdict.Result`, back to the process that merges them (see .backend).
 """
 
 from __future__ import annotations
@@ -70,10 +70,6 @@ class Job:
     limits: Limits | None = None  # the kernel's sandbox; None: no sandbox (--no-sandbox)
 
     @property
-    def result_path(self) -> Path:
-        return Path(self.workdir) / "result.json"
-
-    @property
     def log_path(self) -> Path:
         return Path(self.workdir) / "worker.log"
 
@@ -83,8 +79,9 @@ class Job:
         return Path(self.workdir) / "progress.jsonl"
 
 
-def main(job: Job) -> None:
-    """Entry point of a worker process: grade, write result.json, never raise."""
+def main(job: Job, connection) -> None:
+    """Entry point of a worker process: grade, send the Result through ``connection`` (the
+    parent's end of a ``multiprocessing`` pipe: pickled once), never raise."""
     started = time.monotonic()
     _die_with_parent()
     _quiet(job.log_path)
@@ -98,7 +95,8 @@ def main(job: Job) -> None:
         logging.getLogger("grader").exception("grading failed")
     result.seconds = round(time.monotonic() - started, 2)
     result.checksum = result.checksum or submission_checksum(Path(job.submission))
-    job.result_path.write_text(result.to_json())
+    connection.send(result)
+    connection.close()
 
 
 def worker_environment(job: Job) -> dict[str, str]:
