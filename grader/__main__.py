@@ -100,6 +100,7 @@ def _add_collect(command) -> None:
                          help="say what would be placed, change nothing")
 
 
+# Longer than 40 lines: one declaration per option of the command.
 def _add_autograde(command) -> None:
     autograde = command(
         "autograde", "grade submissions in parallel (skips those already graded)",

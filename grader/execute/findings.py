@@ -88,6 +88,7 @@ def _event_text(event: str) -> str | None:
     return None
 
 
+# Longer than 40 lines: one case per kind of record the guard and the watch write.
 def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> tuple[list[Issue], int | None]:
     """Issues from what the sandboxed kernel's guard reported while the notebook ran (see
     grader.execute.sandbox.Watch): tampering found at run time, a limit reached, a probe unanswered;

@@ -254,6 +254,9 @@ def _shell_state(shell, kernel) -> dict:
     return state
 
 
+# One function on purpose: its closures share the channel, the kernel app and the baseline,
+# which a submission could reach and patch were they attributes of this module (it is the
+# kernel's __main__).
 def main() -> None:
     channel_path = os.environ.pop(CHANNEL_VARIABLE)
     modules = _preload()

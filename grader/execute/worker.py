@@ -166,6 +166,8 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else text
 
 
+# Longer than 40 lines: the steps of one job in the order they must happen (place, sandbox,
+# run, read back), each early return a verdict of its own; the steps are the functions below.
 def grade(job: Job) -> Result:
     workdir = Path(job.workdir)
     root = workdir / "course"

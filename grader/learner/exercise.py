@@ -169,6 +169,8 @@ def _wanted(every: list[cells.Exercise], wanted: list[str] | None,
     return [e for e in layout if e.name in wanted]
 
 
+# Longer than 40 lines: one walk back from the last answer, choosing each cell by what it
+# defines and what the chosen ones need; split, that state would travel between functions.
 def make_plan(student: dict, source: dict, release: dict | None, assignment: str,
               wanted: list[str] | None = None) -> Plan:
     """The cells to run for the ``wanted`` exercises (default: every automatically graded one)."""

@@ -234,6 +234,8 @@ def _collect_folder(course: Course, folder: Path, known: list[str], forced: str 
     return result
 
 
+# Longer than 40 lines: naming the notebooks, laying out the files and installing them
+# atomically (staging, then one rename) share the notes that say what was done.
 def _place(course: Course, student: str, assignment: str, entry: Path, files: list[Path],
            dry_run: bool, submitted_at: datetime | None = None) -> Placed | str:
     """Copy one student's files (and what the export says about their lateness); return what was

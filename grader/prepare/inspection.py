@@ -91,6 +91,8 @@ def _what(ref: ReferenceCell) -> str:
     return "locked cell"
 
 
+# Longer than 40 lines: one pass over the submission's cells, one over the registered ones,
+# each case with the verdict it gets next to it.
 def repair(nb: nbformat.NotebookNode, reference: Reference
            ) -> tuple[nbformat.NotebookNode, list[Issue]]:
     """A copy of ``nb`` whose registered cells carry their released metadata again, with deleted
@@ -355,6 +357,7 @@ def scan(nb: nbformat.NotebookNode, reference: Reference) -> list[Issue]:
     return issues
 
 
+# Longer than 40 lines: one walk of the syntax tree, one case per kind of monkeypatching.
 def _findings(tree: ast.Module, aliases: dict[str, str], original: dict[str, str],
               protected: dict[str, str]) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []

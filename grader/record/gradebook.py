@@ -214,6 +214,8 @@ def _replace_directory(source: Path, destination: Path) -> None:
         shutil.rmtree(outgoing)
 
 
+# Longer than 40 lines: nbgrader's SaveAutoGrades and AssignLatePenalties in one transaction,
+# kept in their order so that the two read side by side.
 def _write_grades(gb, result: Result) -> None:
     """What nbgrader's SaveAutoGrades and AssignLatePenalties store, without a commit between."""
     from nbgrader.api import (
