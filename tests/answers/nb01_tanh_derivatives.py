@@ -94,6 +94,11 @@ EXERCISES = {
             "halved twice": "def central_difference(f, x, eps=1e-5):\n"
                             "    upper, lower = f(x + eps), f(x - eps)\n"
                             "    return (upper - lower) / eps / 2\n",
+            "named sides, half the difference": "def central_difference(f, x, eps=1e-5):\n"
+                                                "    x = np.asarray(x, dtype=float)\n"
+                                                "    forward = f(x + eps)\n"
+                                                "    backward = f(x - eps)\n"
+                                                "    return 0.5 * (forward - backward) / eps\n",
         },
         messages={"one stacked call": "central_difference: how f is called"},
     ),
