@@ -10,7 +10,9 @@ Modules, by the notebook that introduces them:
 - ``plotting``     -- 01: the course's figure style and small plotting helpers
 - ``widgets``      -- 01: interactive explorers; every callback is a plain plotting function
 - ``probes``       -- 02: ``||dL/dh_t||`` from one backward pass, step Jacobians and their spectra
+- ``truncation``   -- 02: truncated BPTT, fixed or randomized, and the delayed-echo experiment
 - ``spectra``      -- 03: example matrices and complex-plane plots of spectra
+- ``mean_field``   -- 03: mean-field Lyapunov exponent of random tanh RNNs, end-to-end Jacobians
 - ``models``       -- 04: sequence models on ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``
 - ``training``     -- 04: a deterministic training loop with clipping, history and NaN stop
 - ``cliff``        -- 04: the one-unit RNN of Pascanu et al. (2013) and its error surface

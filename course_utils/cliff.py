@@ -1,10 +1,11 @@
 """The one-unit recurrent network of Pascanu, Mikolov and Bengio (2013) (introduced in notebook 04).
 
 The unit has no input: ``x_t = w * sigmoid(x_{t-1}) + b`` from a fixed ``x_0``, and the loss asks
-the state after ``steps`` steps to hit a target, ``(x_steps - target)**2``. For ``w`` above about 4
-the map has two stable fixed points; crossing the line in the ``(w, b)`` plane where the orbit
-switches from one to the other changes ``x_steps`` abruptly, and the error surface has a "cliff":
-a thin wall where the gradient is orders of magnitude larger than anywhere nearby.
+the state after ``steps`` steps to hit a target, ``(x_steps - target)**2``. For ``w`` above 4 and
+``b`` in a window around ``-w/2`` the map has two stable fixed points; crossing the line in the
+``(w, b)`` plane where the orbit switches from one to the other (where the unstable fixed point
+passes through ``x_0``) changes ``x_steps`` abruptly, and the error surface has a "cliff": a thin
+wall where the gradient is orders of magnitude larger than anywhere nearby.
 
 :func:`cliff_loss` evaluates the surface (vectorised over grids of ``w`` and ``b``);
 :func:`cliff_descent` runs gradient descent on it, optionally with ``torch.nn.utils.clip_grad_norm_``.

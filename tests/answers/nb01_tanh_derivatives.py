@@ -84,16 +84,23 @@ EXERCISES = {
                                                "    return (f(x + eps) - f(x - eps)) / (2 * eps)\n",
             "wrong default step": "def central_difference(f, x, eps=1e-6):\n"
                                   "    return (f(x + eps) - f(x - eps)) / (2 * eps)\n",
-        },
-        correct={
-            "halved twice": "def central_difference(f, x, eps=1e-5):\n"
-                            "    upper, lower = f(x + eps), f(x - eps)\n"
-                            "    return (upper - lower) / eps / 2\n",
+            # right numbers, but notebook 02's loss accepts nothing but arrays of theta's shape
             "one stacked call": "def central_difference(f, x, eps=1e-5):\n"
                                 "    x = np.asarray(x, dtype=float)\n"
                                 "    values = f(np.stack([x + eps, x - eps]))\n"
                                 "    return (values[0] - values[1]) / (2 * eps)\n",
         },
+        correct={
+            "halved twice": "def central_difference(f, x, eps=1e-5):\n"
+                            "    upper, lower = f(x + eps), f(x - eps)\n"
+                            "    return (upper - lower) / eps / 2\n",
+            "named sides, half the difference": "def central_difference(f, x, eps=1e-5):\n"
+                                                "    x = np.asarray(x, dtype=float)\n"
+                                                "    forward = f(x + eps)\n"
+                                                "    backward = f(x - eps)\n"
+                                                "    return 0.5 * (forward - backward) / eps\n",
+        },
+        messages={"one stacked call": "central_difference: how f is called"},
     ),
     "fraction_saturated": Answers(
         wrong={

@@ -231,6 +231,13 @@ def test_progress_lists_every_notebook_and_what_is_left(mixed):
     for assignment in ASSIGNMENTS:
         assert re.search(rf"^{assignment}\s+0/\d+\s+0/\d+\s+not started: ", text, re.M), text
     assert "written answer to write: free_response_saturation" in text
+    for assignment in ASSIGNMENTS:  # every notebook's written answers, released as stubs
+        line = next(line for line in text.splitlines() if line.startswith(assignment))
+        written = [c.metadata.nbgrader.grade_id for c in harness.read(
+            harness.release_path(assignment)).cells
+            if c.cell_type == "markdown" and harness.is_solution(c)]
+        assert written and all(g in line.split("written answer to write: ")[-1] for g in written), \
+            (assignment, written, line)
     with contextlib.redirect_stdout(out := io.StringIO()), contextlib.redirect_stderr(err):
         code = main(["progress", str(mixed)])
     assert code == 1
