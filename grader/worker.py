@@ -44,6 +44,7 @@ from .course import grading_env
 from .execution import GuardedExecute
 from .gradebook import NotebookGrades, Result
 from .layout import submission_checksum
+from .policy import MAX_CELLS
 from .sandbox import Limits, Sandbox
 from .sandbox import check as sandbox_check
 from .verdict import ERROR, FAILED, Issue, status_of
@@ -286,6 +287,10 @@ def _place_submission(source: Path, target: Path, references: dict
             return [], issues, f"{path.name} is not a readable notebook: {_last_line(str(error))}"
         if not any(c.cell_type == "code" for c in nb.get("cells", [])):
             return [], issues, f"{path.name} has no code cells"
+        if len(nb.cells) > MAX_CELLS:
+            return [], issues, (f"{path.name} has {len(nb.cells):,} cells, more than the "
+                                f"{MAX_CELLS:,} a notebook may have (the released one has "
+                                f"{len(reference.release.cells)}); it was not graded")
         repaired, found = inspection.repair(nb, reference)
         issues += found
         issues += inspection.scan(repaired, reference)

@@ -472,3 +472,25 @@ def test_a_grader_error_met_twice_on_the_same_files_is_settled_as_failed():
     assert settle(error(), stored(checksum="new files")).status == "error"
     settled = settle(error(), stored())
     assert settled.status == "failed" and "twice" in settled.reason
+
+
+def test_a_notebook_with_too_many_cells_is_refused_with_the_reason(tmp_path, release, reference):
+    """Tens of thousands of cells cost minutes of grading: refused above the documented cap."""
+    from grader.policy import MAX_CELLS
+    from grader.worker import _place_submission
+
+    nb = copy.deepcopy(release)
+    nb.cells += [new_code_cell("") for _ in range(30_000)]
+    source = tmp_path / "submitted"
+    source.mkdir()
+    nbformat.write(nb, str(source / f"{A}.ipynb"))
+    placed, _, reason = _place_submission(source, tmp_path / "target", {A: reference})
+    assert placed == []
+    assert reason == (f"{A}.ipynb has {len(nb.cells):,} cells, more than the {MAX_CELLS:,} a "
+                      f"notebook may have (the released one has {len(release.cells)}); it was "
+                      "not graded")
+
+    nb.cells = nb.cells[:MAX_CELLS]  # at the cap: graded as usual
+    nbformat.write(nb, str(source / f"{A}.ipynb"))
+    placed, _, reason = _place_submission(source, tmp_path / "target2", {A: reference})
+    assert (placed, reason) == ([A], None)
