@@ -111,14 +111,16 @@ def autograde(course: Course, students: list[str] | None = None,
               timeout: int | None = None, submission_timeout: float | None = None,
               force: bool = False, progress: bool = True, sandbox: bool = True,
               limits: Limits = DEFAULT_LIMITS, cluster: str | None = None,
-              on_cell: Callable[[str, str, dict], None] | None = None) -> Summary:
+              on_cell: Callable[[str, str, dict], None] | None = None,
+              unsandboxed: Issue = UNSANDBOXED) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
     workers, or on the Dask cluster whose scheduler is at ``cluster`` (as many at once as it
     has worker threads); ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit
     of a worker. Each kernel runs in a sandbox with ``limits``; without a working sandbox this
     refuses to run unless ``sandbox=False`` (on a cluster, each worker checks its own).
     ``on_cell(student, assignment, cell)`` hears of each graded cell as soon as it has run
-    (``cell``: its grade_id and outputs)."""
+    (``cell``: its grade_id and outputs). Without the sandbox, each result carries
+    ``unsandboxed``."""
     from . import sandbox as jail
     from . import worker  # imports nbgrader: before any fork, once
 
@@ -175,7 +177,8 @@ def autograde(course: Course, students: list[str] | None = None,
                 str(templates[submission.assignment]), str(workdir), config, timeout,
                 references[submission.assignment], threads=threads,
                 limits=limits if sandbox else None))
-        _run(course, pending, jobs, limit, summary, progress, known, context, on_cell)
+        _run(course, pending, jobs, limit, summary, progress, known, context, on_cell,
+             unsandboxed)
     finally:
         if context is not None:
             context.close()
@@ -243,7 +246,8 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
          progress: bool, known: dict, context=None,
-         on_cell: Callable[[str, str, dict], None] | None = None) -> None:
+         on_cell: Callable[[str, str, dict], None] | None = None,
+         unsandboxed: Issue = UNSANDBOXED) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
@@ -295,7 +299,7 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
                     result = settle(_outcome(done, process, job, limit),
                                     known.get((job.student, job.assignment)))
                     if job.limits is None:
-                        result.issues.append(UNSANDBOXED)
+                        result.issues.append(unsandboxed)
                     _keep_log(course, job)
                     writer.store(result)
                     shutil.rmtree(job.workdir, ignore_errors=True)

@@ -26,6 +26,10 @@ import sys
 import types
 
 CHANNEL_VARIABLE = "RNN_GRADER_CHANNEL"
+# The directory holding the course_utils package the grader resolved (only that package is bound
+# there): searched first, so that the kernel imports the grader's course_utils and no other.
+COURSE_PATH_VARIABLE = "RNN_GRADER_COURSE_PATH"
+SELF_CHECK_OK = "rnn-grader-sandbox-ok"  # grader.sandbox.check() looks for it
 PROBE_MODULE = "_rnn_grader_probe"
 
 WATCHED_MODULES = (
@@ -76,13 +80,21 @@ def _course_modules() -> list[str]:
 def _preload() -> list[str]:
     """Import what the tests rely on from its installed location; return the watched modules."""
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+    course_path = os.environ.pop(COURSE_PATH_VARIABLE, None)
+    if course_path:
+        sys.path.insert(0, course_path)
     import importlib
 
     import matplotlib
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
-    import course_utils  # noqa: F401  (first: it sets the OpenMP policy before torch loads)
+    import course_utils  # (first: it sets the OpenMP policy before torch loads)
+
+    found = os.path.dirname(getattr(course_utils, "__file__", None) or "")
+    if course_path and os.path.dirname(found) != course_path:
+        raise ImportError(f"the kernel found course_utils at {found or 'no file'}, not in "
+                          f"{course_path}, where the grader resolved it")
 
     matplotlib.use("agg")
     names = [n for n in WATCHED_MODULES]
@@ -254,7 +266,20 @@ def _shell_state(shell, kernel) -> dict:
     return state
 
 
+def self_check() -> None:
+    """What ``grader.sandbox.check()`` runs in the sandbox: everything the kernel imports before
+    it starts (the course's packages, then the kernel itself), and nothing of a submission."""
+    os.environ.pop(CHANNEL_VARIABLE, None)
+    _preload()
+    import ipykernel.kernelapp  # noqa: F401
+
+    print(SELF_CHECK_OK, flush=True)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--self-check"]:
+        self_check()
+        return
     channel_path = os.environ.pop(CHANNEL_VARIABLE)
     modules = _preload()
     channel = os.open(channel_path, os.O_WRONLY | os.O_CLOEXEC)

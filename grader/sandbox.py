@@ -77,37 +77,73 @@ def bwrap() -> str | None:
     return _tool("bwrap")
 
 
+@dataclass(frozen=True)
+class PythonLayout:
+    """Where the grader's Python and the packages a kernel imports live (see :func:`plan_binds`)."""
+
+    prefix: str  # sys.prefix (a venv, a conda environment, /usr)
+    base_prefix: str  # sys.base_prefix (the installation a venv was made from)
+    executable: str  # sys.executable
+    course_utils: str | None  # the course_utils package directory the grader resolved
+
+    @classmethod
+    def current(cls) -> PythonLayout:
+        import importlib.util
+
+        spec = importlib.util.find_spec("course_utils")
+        where = (list(spec.submodule_search_locations)[0]
+                 if spec is not None and spec.submodule_search_locations else None)
+        return cls(sys.prefix, sys.base_prefix, sys.executable,
+                   os.path.realpath(where) if where else None)
+
+
+def plan_binds(layout: PythonLayout) -> list[str]:
+    """The directories a kernel needs read-only, outermost only: the Python installation(s) and
+    the very ``course_utils`` package the grader resolved (its directory alone, never the
+    checkout around it, which holds ``solutions/``). Anything under /usr is already bound."""
+    roots = {os.path.realpath(layout.prefix), os.path.realpath(layout.base_prefix),
+             os.path.realpath(os.path.dirname(os.path.dirname(layout.executable))),
+             os.path.dirname(os.path.dirname(os.path.realpath(layout.executable)))}
+    if layout.course_utils:
+        roots.add(os.path.realpath(layout.course_utils))
+    roots = {r for r in roots if r != "/usr" and not r.startswith("/usr/") and r != "/"}
+    ordered = sorted(roots, key=len)
+    return [r for r in ordered if not any(r != o and r.startswith(o + os.sep) for o in ordered)]
+
+
 @functools.lru_cache(maxsize=1)
 def check() -> str | None:
-    """None when the sandbox works on this machine, else why not (one line)."""
+    """None when the sandbox works on this machine, else why not (one line).
+
+    It starts the real kernel command, in the real sandbox, up to the point where the kernel
+    would start listening: the grader's Python importing the grader's ``course_utils``, numpy,
+    torch, matplotlib and ipykernel, so that it fails wherever grading would (a venv under a
+    directory the sandbox mounts over, a ``course_utils`` the kernel cannot see)."""
+    import tempfile
+
     if not sys.platform.startswith("linux"):
         return "the sandbox needs Linux (bubblewrap)"
     if bwrap() is None:
         return ("bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; "
                 "`make lab` and `make test` install it where they can)")
-    probe = subprocess.run([bwrap(), *_view(), "--unshare-all", "--uid", "1000", "--gid", "1000",
-                            "--die-with-parent", "--", sys.executable, "-c", "print(42)"],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0 or probe.stdout.strip() != "42":
-        return ("bubblewrap cannot create the sandbox's namespaces here: "
-                + (probe.stderr.strip().splitlines() or ["no output"])[-1])
-    return None
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-check-") as scratch:
+        box = Sandbox(Path(scratch))
+        try:
+            box.prepare({}, dict(os.environ), cgroups=False)
+            probe = subprocess.run(box.command({}, dict(os.environ), ["--self-check"]),
+                                   capture_output=True, text=True, timeout=300)
+        finally:
+            box.close()
+    from .kernel_guard import SELF_CHECK_OK
+
+    if probe.returncode == 0 and probe.stdout.strip().endswith(SELF_CHECK_OK):
+        return None
+    lines = [line for line in (probe.stderr + probe.stdout).splitlines() if line.strip()]
+    return ("the sandboxed kernel cannot start here (exit status "
+            f"{probe.returncode}): " + (" | ".join(lines[-3:]) or "no output"))
 
 
-def _python_roots() -> list[str]:
-    """Directories of the Python installation and the installed packages a kernel imports."""
-    import importlib.util
-
-    roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
-             os.path.realpath(os.path.dirname(os.path.dirname(sys.executable)))}
-    spec = importlib.util.find_spec("course_utils")
-    if spec is not None and spec.submodule_search_locations:
-        roots.update(os.path.realpath(p) for p in spec.submodule_search_locations)
-    ordered = sorted(roots, key=len)
-    return [r for r in ordered if not any(r != o and r.startswith(o + os.sep) for o in ordered)]
-
-
-def _view() -> list[str]:
+def _view(layout: PythonLayout | None = None) -> list[str]:
     """Read-only binds of the system and the Python environment."""
     args = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -118,9 +154,8 @@ def _view() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     for name in ETC_FILES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for root in _python_roots():
-        if not root.startswith("/usr/"):
-            args += ["--ro-bind", root, root]
+    for root in plan_binds(layout or PythonLayout.current()):
+        args += ["--ro-bind", root, root]
     return args
 
 
@@ -177,10 +212,12 @@ class Sandbox:
 
     # ------------------------------------------------------------------ setting up
 
-    def prepare(self, files: dict[str, Path], environment: dict[str, str]) -> dict[str, str]:
-        """Lay out the job's directory, create its cgroup; ``files`` (name in the working
-        directory -> file) are shown read-only in the kernel's working directory. Return the
-        settings for the process that starts the kernel (JUPYTER_PATH, runtime directory)."""
+    def prepare(self, files: dict[str, Path], environment: dict[str, str],
+                cgroups: bool = True) -> dict[str, str]:
+        """Lay out the job's directory, create its cgroup (unless ``cgroups`` is False);
+        ``files`` (name in the working directory -> file) are shown read-only in the kernel's
+        working directory. Return the settings for the process that starts the kernel
+        (JUPYTER_PATH, runtime directory)."""
         from . import kernel_guard
 
         for path in (self.run, self.guard, self.directory / "kernels" / KERNEL_NAME):
@@ -188,7 +225,8 @@ class Sandbox:
         self.sockets = _socket_directory()
         shutil.copyfile(kernel_guard.__file__, self.guard / "kernel_guard.py")
         os.mkfifo(self.channel, 0o600)
-        self._make_cgroups()
+        if cgroups:
+            self._make_cgroups()
         # interrupt_mode "message": a timed-out cell is interrupted through the kernel's control
         # channel; a signal would reach only bwrap outside the sandbox.
         spec = {"argv": self._argv(files, environment), "display_name": "Python 3 (sandbox)",
@@ -208,22 +246,41 @@ class Sandbox:
         config.KernelManager.connection_file = str(self.run / "connection.json")
 
     def _argv(self, files: dict[str, Path], environment: dict[str, str]) -> list[str]:
+        command = self.command(files, environment, ["-f", "{connection_file}"])
+        if not self.cgroups:
+            return command
+        # Join the job's cgroups before anything else runs, so every descendant is counted.
+        join = "; ".join(f"echo $$ > {shlex.quote(str(c / 'cgroup.procs'))}"
+                         for c in self.cgroups)
+        return ["/bin/sh", "-c", f'{join} && exec "$@"', "rnn-grader-kernel", *command]
+
+    def command(self, files: dict[str, Path], environment: dict[str, str],
+                launcher_args: list[str]) -> list[str]:
+        """The kernel's command line: limits, bubblewrap, the guard with ``launcher_args``.
+
+        Order matters, bubblewrap applies its arguments in turn: the tmpfs mounts come first,
+        so that a bind below them (a venv or a checkout under /tmp) is mounted on top of them
+        rather than hidden by them."""
+        layout = PythonLayout.current()
         work = [
-            "--tmpfs", "/tmp", "--size", str(self.limits.memory), "--tmpfs", HOME,
+            "--size", str(self.limits.memory), "--tmpfs", "/tmp",
+            "--size", str(self.limits.memory), "--tmpfs", HOME,
             "--dir", WORKDIR,
         ]
-        for name, path in sorted(files.items()):
-            work += ["--ro-bind", str(path), f"{WORKDIR}/{name}"]
         env = {key: environment[key] for key in ENVIRONMENT if key in environment}
         env.update({"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                     "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "MPLBACKEND": "agg",
                     "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
                     "JUPYTER_RUNTIME_DIR": f"{HOME}/.jupyter-runtime",
                     "RNN_GRADER_CHANNEL": str(self.channel)})
+        if layout.course_utils:
+            env["RNN_GRADER_COURSE_PATH"] = os.path.dirname(layout.course_utils)
         setenv = [arg for key, value in sorted(env.items())
                   for arg in ("--setenv", key, value)]
         command = [
-            bwrap(), *_view(), "--proc", "/proc", "--dev", "/dev", *work,
+            bwrap(), *work, *_view(layout), "--proc", "/proc", "--dev", "/dev",
+            *[arg for name, path in sorted(files.items())
+              for arg in ("--ro-bind", str(path), f"{WORKDIR}/{name}")],
             "--bind", str(self.run), str(self.run),
             "--bind", str(self.sockets), str(self.sockets),
             "--ro-bind", str(self.guard), str(self.guard),
@@ -233,19 +290,13 @@ class Sandbox:
             "--disable-userns", "--die-with-parent", "--new-session", "--chdir", WORKDIR,
             "--clearenv", *setenv,
             "--", sys.executable, "-I",
-            str(self.guard / "kernel_guard.py"), "-f", "{connection_file}",
+            str(self.guard / "kernel_guard.py"), *launcher_args,
         ]
         # --fsize: the kernel's stdout is the worker's log file, on the grader's disk.
         limits = [f"--cpu={self.limits.cpu_seconds}", "--core=0", f"--fsize={MAX_FILE_BYTES}"]
         if not self.cgroups:
             limits.append(f"--as={self.limits.memory}")
-        wrapped = [_tool("prlimit") or "/usr/bin/prlimit", *limits, "--", *command]
-        if not self.cgroups:
-            return wrapped
-        # Join the job's cgroups before anything else runs, so every descendant is counted.
-        join = "; ".join(f"echo $$ > {shlex.quote(str(c / 'cgroup.procs'))}"
-                         for c in self.cgroups)
-        return ["/bin/sh", "-c", f'{join} && exec "$@"', "rnn-grader-kernel", *wrapped]
+        return [_tool("prlimit") or "/usr/bin/prlimit", *limits, "--", *command]
 
     def _make_cgroups(self) -> None:
         self.version = _cgroup_version()
