@@ -34,7 +34,7 @@ from traitlets import Dict, Integer, Unicode
 from . import cells
 from .kernel_guard import PROBE_MODULE
 from .policy import WARNING_STDERR_PATTERN
-from .sandbox import Sandbox, Watch
+from .sandbox import Sandbox, Watch, close_sockets
 from .verdict import (
     KERNEL_DIED,
     KERNEL_UNRESPONSIVE,
@@ -105,6 +105,9 @@ class GuardedExecute(Execute):
             return cell, resources
         watch = self._watch
         if watch is not None and not watch.armed:
+            # The kernel is up: what it printed so far is its own start; its sockets exist.
+            watch.output.cells_start()
+            close_sockets(watch.sandbox.sockets)
             self._probe(index, "arm")
             watch.armed = True
         if watch is not None and cells.is_test(cell):

@@ -8,6 +8,7 @@ outside anything the kernel sees except what it binds:
     <dir>/run/                                      connection file and ZeroMQ ipc sockets (rw)
     <dir>/guard/kernel_guard.py                     the kernel's launcher (read-only)
     <dir>/channel                                   FIFO: audit events and probe reports
+    <dir>/output                                    FIFO: the kernel's stdout and stderr
 
 The kernel itself sees: /usr (and the /bin, /lib symlinks into it), a few files of /etc, the
 Python installation and the environment holding the installed course packages (read-only), a
@@ -17,8 +18,13 @@ namespace with the machine: no network at all, no process of the grader to see o
 capability. It never sees the course root, ``solutions/``, a gradebook, another submission or
 ``grader/``.
 
-While the kernel runs, a :class:`Watch` (driven by grader.execution) reads the channel and the
-limits from the grader's side.
+While the kernel runs, a :class:`Watch` (driven by grader.execution) reads the channel, the
+kernel's output and the limits from the grader's side.
+
+The kernel holds no writable handle to the grader's side: its stdout and stderr are a pipe the
+Watch reads with a cap (never a file on the grader's disk), the run directory (its connection
+file) is read-only, and the directory of its ipc sockets is closed to it once its sockets exist
+(when the grader runs as root: the directory then belongs to another user).
 
 Limits: memory and tasks (processes and threads) through a cgroup of the job's own when the
 machine lets us create one (root, cgroups v1 or v2), else memory through RLIMIT_AS; CPU seconds
@@ -173,7 +179,23 @@ def _socket_directory() -> Path:
     base = tempfile.gettempdir()
     if len(base) > 60:
         base = "/tmp"
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    if os.geteuid() == 0:
+        # The kernel's files outside the sandbox belong to the grader's user (root), but it has
+        # no capability: a directory of another user, writable for it only until its sockets
+        # exist (close_sockets), is one it can then neither write into nor chmod open again.
+        os.chown(directory, NOBODY, NOBODY)
+        os.chmod(directory, 0o733)
+    return directory
+
+
+NOBODY = 65534
+
+
+def close_sockets(directory: Path) -> None:
+    """The kernel has bound its sockets: nothing more may be created in their directory."""
+    if os.geteuid() == 0:
+        os.chmod(directory, 0o511)
 
 
 def _cgroup_version() -> int | None:
@@ -197,6 +219,7 @@ class Sandbox:
         self.sockets: Path | None = None  # ZeroMQ's ipc sockets, see _socket_directory
         self.guard = self.directory / "guard"
         self.channel = self.directory / "channel"
+        self.output = self.directory / "output"
         self.cgroups: list[Path] = []
         self.version = None
 
@@ -225,6 +248,7 @@ class Sandbox:
         self.sockets = _socket_directory()
         shutil.copyfile(kernel_guard.__file__, self.guard / "kernel_guard.py")
         os.mkfifo(self.channel, 0o600)
+        os.mkfifo(self.output, 0o600)
         if cgroups:
             self._make_cgroups()
         # interrupt_mode "message": a timed-out cell is interrupted through the kernel's control
@@ -247,12 +271,13 @@ class Sandbox:
 
     def _argv(self, files: dict[str, Path], environment: dict[str, str]) -> list[str]:
         command = self.command(files, environment, ["-f", "{connection_file}"])
-        if not self.cgroups:
-            return command
-        # Join the job's cgroups before anything else runs, so every descendant is counted.
-        join = "; ".join(f"echo $$ > {shlex.quote(str(c / 'cgroup.procs'))}"
-                         for c in self.cgroups)
-        return ["/bin/sh", "-c", f'{join} && exec "$@"', "rnn-grader-kernel", *command]
+        # Join the job's cgroups before anything else runs, so every descendant is counted;
+        # stdout and stderr become the output pipe (the worker's own are its log file).
+        join = "".join(f"echo $$ > {shlex.quote(str(c / 'cgroup.procs'))} && "
+                       for c in self.cgroups)
+        output = shlex.quote(str(self.output))
+        return ["/bin/sh", "-c", f'{join}exec "$@" >{output} 2>&1 </dev/null',
+                "rnn-grader-kernel", *command]
 
     def command(self, files: dict[str, Path], environment: dict[str, str],
                 launcher_args: list[str]) -> list[str]:
@@ -281,7 +306,7 @@ class Sandbox:
             bwrap(), *work, *_view(layout), "--proc", "/proc", "--dev", "/dev",
             *[arg for name, path in sorted(files.items())
               for arg in ("--ro-bind", str(path), f"{WORKDIR}/{name}")],
-            "--bind", str(self.run), str(self.run),
+            "--ro-bind", str(self.run), str(self.run),
             "--bind", str(self.sockets), str(self.sockets),
             "--ro-bind", str(self.guard), str(self.guard),
             "--bind", str(self.channel), str(self.channel),
@@ -383,8 +408,10 @@ class Sandbox:
 
 class Watch:
     """The grader's side of a sandboxed kernel while it runs (grader.execution drives it): reads
-    the guard's channel (a FIFO) in a thread, matches probe reports with their nonces, reads the
-    job's limits, and writes what it found to ``findings.json`` for the worker (grader.worker)."""
+    the guard's channel (a FIFO) and the kernel's output (another) in a thread, matches probe
+    reports with their nonces, reads the job's limits, and writes what it found to
+    ``findings.json`` and what the kernel printed (capped) to ``output.json`` for the worker
+    (grader.worker)."""
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
@@ -393,31 +420,39 @@ class Watch:
         self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
         self.problems: list[dict] = []
         self.armed = False
+        self.output = KernelOutput()
         self._lock = threading.Condition()
         self._fd = os.open(self.sandbox.channel, os.O_RDONLY | os.O_NONBLOCK)
+        self._output_fd = (os.open(self.sandbox.output, os.O_RDONLY | os.O_NONBLOCK)
+                           if self.sandbox.output.exists() else None)
         self._done = False
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
         pending = b""
+        sources = [fd for fd in (self._fd, self._output_fd) if fd is not None]
         while not self._done:
-            ready, _, _ = select.select([self._fd], [], [], 0.2)
+            ready, _, _ = select.select(sources, [], [], 0.2)
             if not ready:
                 continue
-            try:
-                chunk = os.read(self._fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:  # no writer (not yet, or any more)
-                time.sleep(0.05)
-                continue
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            if len(pending) > 1_000_000:
-                pending = b""  # a flood, not the guard: dropped
-            for line in lines:
-                self._take(line)
+            for fd in ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:  # no writer (not yet, or any more)
+                    time.sleep(0.05)
+                    continue
+                if fd == self._output_fd:
+                    self.output.take(chunk)
+                    continue
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                if len(pending) > 1_000_000:
+                    pending = b""  # a flood, not the guard: dropped
+                for line in lines:
+                    self._take(line)
 
     def _take(self, line: bytes) -> None:
         try:
@@ -463,8 +498,46 @@ class Watch:
         self._done = True
         self._thread.join(timeout=2)
         os.close(self._fd)
+        if self._output_fd is not None:
+            os.close(self._output_fd)
         result = {"findings": self.findings, "events": self.events, "problems": self.problems}
         (self.sandbox.directory / "findings.json").write_text(json.dumps(result))
+        (self.sandbox.directory / "output.json").write_text(json.dumps(self.output.to_dict()))
+
+
+class KernelOutput:
+    """What a kernel wrote to its stdout and stderr, capped: the first and the last
+    :data:`KEEP` bytes and how many there were. ``startup`` is what arrived before the first
+    cell was sent (the kernel's own start, before any code of the submission could run)."""
+
+    KEEP = 64 * 1024
+
+    def __init__(self):
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.startup: bytes | None = None
+
+    def take(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.KEEP - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            del self.tail[:-self.KEEP]
+
+    def cells_start(self) -> None:
+        if self.startup is None:
+            self.startup = bytes(self.head + self.tail)
+
+    def to_dict(self) -> dict:
+        text = lambda data: bytes(data).decode("utf-8", "replace")  # noqa: E731
+        return {"total": self.total, "head": text(self.head), "tail": text(self.tail),
+                "startup": text(self.startup if self.startup is not None
+                                else self.head + self.tail),
+                "cells_started": self.startup is not None}
 
 
 def _counter(path: Path, key: str) -> int:
