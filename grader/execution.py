@@ -73,7 +73,7 @@ class GuardedExecute(Execute):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
         self._dropped_chars: dict[int, int] = {}
-        self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)))
+        self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)), self.module_names)
                        if self.sandbox_directory else None)
         try:
             nb, resources = super().preprocess(nb, resources, km)

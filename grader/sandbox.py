@@ -143,10 +143,69 @@ def check() -> str | None:
     from .kernel_guard import SELF_CHECK_OK
 
     if probe.returncode == 0 and probe.stdout.strip().endswith(SELF_CHECK_OK):
+        try:
+            names = json.loads(probe.stdout.strip().splitlines()[-2])
+            _WATCHED.update({key: frozenset(value) for key, value in names.items()})
+        except (ValueError, IndexError, AttributeError, TypeError):
+            pass  # findings are then named by module only
         return None
     lines = [line for line in (probe.stderr + probe.stdout).splitlines() if line.strip()]
     return ("the sandboxed kernel cannot start here (exit status "
             f"{probe.returncode}): " + (" | ".join(lines[-3:]) or "no output"))
+
+
+# What a clean sandboxed kernel watches (modules, "module.attribute", "class.attribute"), from
+# the self-check: the only object names a finding is ever shown with.
+_WATCHED: dict[str, frozenset[str]] = {}
+
+
+def describe_finding(finding, names: dict[str, str]) -> str:
+    """A finding of the kernel's guard in the grader's own words. The guard runs in the
+    submission's process, so a finding is untrusted data: only a code from the guard's fixed
+    list is worded, and only with a name from the grader's own lists (the clean kernel's watch
+    list, the guard's hooks and shell parts, the names the locked cells bind, ``names``);
+    anything else is "a change the grader cannot describe". No text of the kernel is kept."""
+    from .kernel_guard import CODES, HOOKS, SHELL_PARTS
+
+    unknown = "a change the grader cannot describe"
+    if not isinstance(finding, dict) or finding.get("code") not in CODES:
+        return unknown
+    code, name = finding["code"], finding.get("object")
+    name = name if isinstance(name, str) else ""
+    modules = _WATCHED.get("modules", frozenset())
+
+    def watched(kind: str) -> str | None:
+        if name in _WATCHED.get(kind, ()):
+            return name
+        owner = name.rpartition(".")[0]
+        while owner and owner not in modules:
+            owner = owner.rpartition(".")[0]
+        return f"an attribute of {owner}" if owner else None
+
+    if code == "module_replaced":
+        return f"sys.modules[{name!r}] was replaced" if name in modules else unknown
+    if code in ("attribute_replaced", "attribute_deleted", "code_changed"):
+        shown = watched("attributes")
+        if shown is None:
+            return unknown
+        if code == "code_changed":
+            return f"the code or defaults of {shown} were changed"
+        return f"{shown} was {code.rpartition('_')[2]}"
+    if code in ("class_attribute_replaced", "class_attribute_deleted"):
+        shown = watched("classes")
+        return f"{shown} was {code.rpartition('_')[2]}" if shown else unknown
+    if code == "hook_changed":
+        return f"{name} was changed" if name in HOOKS else unknown
+    if code == "shell_changed":
+        return f"the IPython {name} were changed" if name in SHELL_PARTS else unknown
+    if code == "builtins_replaced":
+        return "the notebook's __builtins__ was replaced"
+    if code == "name_rebound":
+        if name in names:
+            return f"the notebook's name {name} no longer refers to {names[name]}"
+        return unknown
+    return {"armed_twice": "the guard was armed twice",
+            "never_armed": "the guard was never armed"}[code]
 
 
 def _view(layout: PythonLayout | None = None) -> list[str]:
@@ -413,10 +472,14 @@ class Watch:
     ``findings.json`` and what the kernel printed (capped) to ``output.json`` for the worker
     (grader.worker)."""
 
-    def __init__(self, sandbox: Sandbox):
+    MAX_FINDINGS = 200  # per report: more is a flood, not a kernel's state
+
+    def __init__(self, sandbox: Sandbox, names: dict[str, str] | None = None):
         self.sandbox = sandbox
+        self.names = dict(names or {})  # names the locked cells bind to modules (np -> numpy)
         self.records: list[dict] = []
-        self.findings: dict[str, int] = {}  # finding -> the cell it was first seen before
+        # a finding in the grader's words (describe_finding) -> the cell it was first seen before
+        self.findings: dict[str, int] = {}
         self.events: dict[str, int] = {}  # audit event -> execution count it was first seen in
         self.problems: list[dict] = []
         self.armed = False
@@ -481,9 +544,8 @@ class Watch:
         if report is None or not isinstance(report.get("findings"), list):
             self.note_missing_probe(before)
             return
-        for finding in report["findings"]:
-            if isinstance(finding, str):
-                self.findings.setdefault(finding[:300], before)
+        for finding in report["findings"][:self.MAX_FINDINGS]:
+            self.findings.setdefault(describe_finding(finding, self.names), before)
 
     def note_missing_probe(self, before: int) -> None:
         self.problems.append({"kind": "probe", "cell": before})

@@ -190,6 +190,22 @@ ATTACKS = {
         "_chunk = b'y' * 2**20\n"
         "for _ in range(64):\n"
         "    os.write(2, _chunk)\n") + WRONG["tanh_derivative"],
+    # ---- the guard's own reporting, replaced: forged findings carrying the hidden tests
+    "forger": (
+        "import sys\n"
+        "_probe = sys.modules['_rnn_grader_probe']\n"
+        "_send = dict(zip(_probe.report.__code__.co_freevars,\n"
+        "                 [c.cell_contents for c in _probe.report.__closure__]))['send']\n"
+        "def _forged(nonce, names=None):\n"
+        "    _hex = ''.join(In).encode().hex()[-6000:]\n"
+        "    _send({'probe': nonce, 'findings': [\n"
+        "        'x0000' + _hex + ' was changed',\n"
+        "        {'code': 'hook_changed', 'object': 'x0000' + _hex},\n"
+        "        {'code': 'attribute_replaced', 'object': 'numpy.x0000' + _hex},\n"
+        "        {'code': 'name_rebound', 'object': 'x0000' + _hex},\n"
+        "        {'code': 'x0000' + _hex, 'object': ''},\n"
+        "        {'code': 'shell_changed', 'object': '<img src=x onerror=alert(1)>'}]})\n"
+        "_probe.report = _forged\n") + WRONG["tanh_derivative"],
     # ---- hidden tests leaking into feedback
     "leaker": "import inspect, linecache, sys\n"
               "def tanh_derivative(x):\n"
@@ -296,6 +312,7 @@ def graded(tmp_path_factory):
     feedback = io.StringIO()
     with contextlib.redirect_stdout(feedback):
         main(["feedback", "--root", str(root)])
+        main(["report", "--root", str(root)])
     stop.set()
     thread.join(timeout=2)
     listener.close()
@@ -476,3 +493,25 @@ def test_the_kernel_holds_no_writable_handle_to_the_grader_s_side(graded):
     text = log.read_text(errors="replace")
     assert "forged by the kernel" in text  # kept, marked as the kernel's
     assert not re.search(r"^\[INFO grader\] forged", text, re.MULTILINE)
+
+
+def test_forged_findings_put_no_text_of_the_kernel_anywhere(graded):
+    """The guard's reporting replaced by one that sends hidden test lines, hex-encoded, as
+    findings (the old pattern-matched text, structured findings with made-up names and codes):
+    the submission is flagged in the grader's own words, and none of it reaches an issue, the
+    gradebook, a report or a feedback page."""
+    from grader.gradebook import records
+
+    record = verdict(graded, "forger")
+    assert record.status == "flagged", messages(graded, "forger")
+    assert "a change the grader cannot describe" in messages(graded, "forger")
+    everything = [i.message for r in records(graded["course"]).values() for i in r.issues]
+    everything += [r.reason or "" for r in records(graded["course"]).values()]
+    everything += [p.read_text(errors="replace") for p in graded["course"].reports.glob("*.csv")]
+    for text in everything:
+        assert "x0000" not in text and "onerror=alert" not in text, text[:500]
+        assert not re.search(r"[0-9a-f]{64}", text), re.search(r"[0-9a-f]{64}", text)
+    encoded = [line.encode().hex() for line in hidden_lines()]
+    for page in graded["course"].feedback.glob(f"*/{A}/{A}.html"):
+        text = page.read_text()
+        assert "x0000" not in text and not any(e in text for e in encoded), page
