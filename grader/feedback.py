@@ -41,6 +41,7 @@ from nbgrader.utils import capture_log
 from . import cells, mathjax
 from .gradebook import Record, records
 from .layout import Course
+from .sanitize import sanitize_notebook
 from .verdict import HAS_GRADES
 
 
@@ -131,7 +132,8 @@ class StudentView(NbGraderPreprocessor):
         verdict = resources.get("grader_verdict")
         if verdict:
             nb.cells.insert(0, new_markdown_cell(verdict))
-        return nb, resources
+        trusted = {c.source for c in release.cells if c.cell_type == "markdown"}
+        return sanitize_notebook(nb, trusted), resources
 
 
 def verdict_text(record: Record) -> str | None:
@@ -184,8 +186,8 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
         graded = course.autograded_dir(student, assignment) / f"{page.stem}.ipynb"
         labels = (score_labels(nbformat.read(str(graded), as_version=4))
                   if graded.is_file() else {})
-        page.write_text(mathjax.offline(name_scores(page.read_text(encoding="utf-8"), labels)),
-                        encoding="utf-8")
+        page.write_text(mathjax.with_policy(mathjax.offline(
+            name_scores(page.read_text(encoding="utf-8"), labels))), encoding="utf-8")
     return None
 
 

@@ -47,6 +47,7 @@ from .layout import submission_checksum
 from .policy import MAX_CELLS
 from .sandbox import KernelOutput, Limits, Sandbox
 from .sandbox import check as sandbox_check
+from .sanitize import SanitizeSubmission
 from .verdict import ERROR, FAILED, Issue, status_of
 
 COURSE_FILES = "course_files"
@@ -192,6 +193,7 @@ def grade(job: Job) -> Result:
         result.reason = reason
         result.issues = issues
         return result
+    job.references = references
     course_files = _copy_course_files(Path(job.release), root / COURSE_FILES / job.assignment)
     shutil.copyfile(job.template, workdir / "gradebook.db")
 
@@ -346,9 +348,14 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
             name: dotted for reference in job.references.values()
             for name, dotted in inspection.module_names(reference).items()}
     config.GuardedExecute.progress_file = str(job.progress_path)
+    # Grades are saved from the executed notebook; what is stored (and rendered by the
+    # formgrader) is then sanitized (grader.sanitize).
+    config.SanitizeSubmission.trusted_markdown = [
+        cell.source for reference in (job.references or {}).values()
+        for cell in reference.release.cells if cell.cell_type == "markdown"]
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        AssignLatePenalties, CheckCellMetadata, SanitizeSubmission]
     coursedir = CourseDirectory(config=config)
     converter = Autograde(coursedir=coursedir, config=config)
     converter.force = True
