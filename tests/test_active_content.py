@@ -1,4 +1,4 @@
-"""No active content from a submission in anyone's browser (grader.sanitize, grader.mathjax).
+"""No active content from a submission in anyone's browser (grader.core.sanitize, grader.report.mathjax).
 
 A submission tries every route to run code in a browser: ``<script>`` in an HTML output, in a
 markdown cell and in a raw cell, event-handler attributes, ``javascript:`` links, ``<iframe>``,
@@ -27,8 +27,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output, new_raw_cell
 
-from grader import mathjax
-from grader.sanitize import CELL_ID, clean_output, markdown_html, sanitize_notebook
+from grader.core.sanitize import CELL_ID, clean_output, markdown_html, sanitize_notebook
+from grader.report import mathjax
 
 A = "01_tanh_derivatives"
 # A 2x2 red PNG.
@@ -226,7 +226,7 @@ def test_the_feedback_policy_allows_exactly_the_bundled_mathjax():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from grader import sandbox
+    from grader.execute import sandbox
     from tests import harness
     from tests.offline_browser import require_chromium
 
@@ -243,7 +243,7 @@ def graded(tmp_path_factory):
     code, text = harness.run_grader("autograde", "--root", root, "--no-progress", *extra)
     assert code == 0, text
     assert harness.run_grader("feedback", "--root", root)[0] == 0
-    from grader.layout import Course
+    from grader.core.course import Course
 
     return {"server_root": server_root, "course": Course(root)}
 

@@ -1,16 +1,16 @@
 """The kernel guard's findings are evidence in the grader's words: a finding is untrusted data
 from the submission's process, worded only from a fixed list of codes and named only from the
-grader's own lists (grader.sandbox.describe_finding). The end-to-end forgery is in
+grader's own lists (grader.execute.sandbox.describe_finding). The end-to-end forgery is in
 tests/test_sandbox.py (the "forger" submission)."""
 
 from __future__ import annotations
 
 import pytest
 
-from grader import sandbox
-from grader.sandbox import describe_finding
+from grader.execute import sandbox
+from grader.execute.sandbox import describe_finding
 
-SECRET = "assert np.allclose(tanh_derivative(x), expected)".encode().hex()
+SECRET = b"assert np.allclose(tanh_derivative(x), expected)".hex()
 UNKNOWN = "a change the grader cannot describe"
 
 

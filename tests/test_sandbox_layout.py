@@ -1,5 +1,5 @@
 """Where the sandbox binds the Python environment from, for the layouts a course is installed in
-(grader.sandbox.plan_binds), and in which order bubblewrap gets its arguments; the self-check
+(grader.execute.sandbox.plan_binds), and in which order bubblewrap gets its arguments; the self-check
 runs the real kernel command, so it fails wherever grading would."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.sandbox import PythonLayout, plan_binds
+from grader.execute import sandbox
+from grader.execute.sandbox import PythonLayout, plan_binds
 
 LAYOUTS = {
     # python -m venv .venv in a clone under /tmp, Python from pyenv in root's home

@@ -18,7 +18,7 @@ namespace with the machine: no network at all, no process of the grader to see o
 capability. It never sees the course root, ``solutions/``, a gradebook, another submission or
 ``grader/``.
 
-While the kernel runs, a :class:`Watch` (driven by grader.execution) reads the channel, the
+While the kernel runs, a :class:`Watch` (driven by .guarded_execute) reads the channel, the
 kernel's output and the limits from the grader's side.
 
 The kernel holds no writable handle to the grader's side: its stdout and stderr are a pipe the
@@ -225,7 +225,7 @@ def _view(layout: PythonLayout | None = None) -> list[str]:
 
 
 # Temporary directories of the grader start with this, then the pid of the process that made
-# them: grader.autograde removes those of processes that are gone.
+# them: grader.execute.autograde removes those of processes that are gone.
 SCRATCH_PREFIX = "rnn-grader-"
 
 
@@ -466,11 +466,11 @@ class Sandbox:
 
 
 class Watch:
-    """The grader's side of a sandboxed kernel while it runs (grader.execution drives it): reads
+    """The grader's side of a sandboxed kernel while it runs (.guarded_execute drives it): reads
     the guard's channel (a FIFO) and the kernel's output (another) in a thread, matches probe
     reports with their nonces, reads the job's limits, and writes what it found to
     ``findings.json`` and what the kernel printed (capped) to ``output.json`` for the worker
-    (grader.worker)."""
+    (.worker)."""
 
     MAX_FINDINGS = 200  # per report: more is a flood, not a kernel's state
 

@@ -7,7 +7,7 @@ page's XSRF token); and the student's, on the feedback page. Both render cells a
 nbconvert, which inserts HTML outputs, raw cells and the HTML inside markdown as they are.
 
 So before a notebook is stored in ``grader/autograded/`` (:class:`SanitizeSubmission`, the last
-step of autograde) and before feedback is rendered (grader.feedback), :func:`sanitize_notebook`
+step of autograde, grader.execute.worker) and before feedback is rendered (grader.report.feedback), :func:`sanitize_notebook`
 passes every output and every markdown and raw cell that did not come from the release through
 Ammonia's allow-list sanitizer (``nh3``):
 

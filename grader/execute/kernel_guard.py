@@ -1,6 +1,6 @@
 """The first code a sandboxed grading kernel runs, in place of ``ipykernel_launcher``.
 
-It runs inside the sandbox (see :mod:`grader.sandbox`) as a plain script: it must not import
+It runs inside the sandbox (see :mod:`grader.execute.sandbox`) as a plain script: it must not import
 ``grader``, which the sandbox does not contain. Before any student code runs it
 
 1. imports the installed ``course_utils`` (every module), numpy, torch and matplotlib, so that
@@ -29,7 +29,7 @@ CHANNEL_VARIABLE = "RNN_GRADER_CHANNEL"
 # The directory holding the course_utils package the grader resolved (only that package is bound
 # there): searched first, so that the kernel imports the grader's course_utils and no other.
 COURSE_PATH_VARIABLE = "RNN_GRADER_COURSE_PATH"
-SELF_CHECK_OK = "rnn-grader-sandbox-ok"  # grader.sandbox.check() looks for it
+SELF_CHECK_OK = "rnn-grader-sandbox-ok"  # grader.execute.sandbox.check() looks for it
 PROBE_MODULE = "_rnn_grader_probe"
 
 WATCHED_MODULES = (
@@ -50,7 +50,7 @@ AUDIT_EVENTS = {
     "cpython.PyInterpreterState_New": "started a subinterpreter",
 }
 # What a finding may say (its "code"); the grader words each one itself, and shows only names
-# from its own lists (grader.sandbox.describe_finding).
+# from its own lists (grader.execute.sandbox.describe_finding).
 CODES = ("module_replaced", "attribute_replaced", "attribute_deleted", "code_changed",
          "class_attribute_replaced", "class_attribute_deleted", "hook_changed", "shell_changed",
          "builtins_replaced", "name_rebound", "armed_twice", "never_armed")
@@ -148,7 +148,7 @@ class Baseline:
 
     def changes(self, names: dict[str, str]) -> list[dict]:
         """What differs from the baseline, as findings ``{"code": one of CODES, "object": a
-        name}``: structured, so that the grader words them itself (grader.sandbox.Watch)."""
+        name}``: structured, so that the grader words them itself (grader.execute.sandbox.Watch)."""
         found = []
 
         def finding(code: str, name: str = "") -> None:
@@ -299,7 +299,7 @@ def _shell_state(shell, kernel) -> dict:
 
 
 def self_check() -> None:
-    """What ``grader.sandbox.check()`` runs in the sandbox: everything the kernel imports before
+    """What ``grader.execute.sandbox.check()`` runs in the sandbox: everything the kernel imports before
     it starts (the course's packages, then the kernel itself), and nothing of a submission."""
     os.environ.pop(CHANNEL_VARIABLE, None)
     modules = _preload()
