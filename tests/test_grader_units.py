@@ -495,3 +495,40 @@ def test_a_notebook_with_too_many_cells_is_refused_with_the_reason(tmp_path, rel
     nbformat.write(nb, str(source / f"{A}.ipynb"))
     placed, _, reason = _place_submission(source, tmp_path / "target2", {A: reference})
     assert (placed, reason) == ([A], None)
+
+
+NBGRADER_LOG = """[INFO] Converting notebook 01_tanh_derivatives.ipynb
+[ERROR] There was an error processing assignment: /tmp/x/autograded/me/01_tanh_derivatives
+[ERROR] Traceback (most recent call last):
+  File "nbgrader/converters/base.py", line 402, in convert_notebooks
+    self.convert_single_notebook(notebook_filename)
+  File "jupyter_client/manager.py", line 98, in wrapper
+    raise RuntimeError("Kernel died before replying to kernel_info")
+RuntimeError: Kernel died before replying to kernel_info
+
+[ERROR] There was an error processing assignment '01_tanh_derivatives' for student 'me'
+[ERROR] Please see the the above traceback for details on the specific errors on the above failures.
+Traceback (most recent call last):
+nbgrader.converters.base.NbGraderException: Please see the the above traceback for details
+"""
+
+
+def test_a_grader_error_names_its_real_cause_and_the_kernel_s_last_words_at_start():
+    from grader.execute.worker import failure_cause
+
+    startup = ("Traceback (most recent call last):\n  File \"kernel_guard.py\"\n"
+               "ModuleNotFoundError: No module named 'course_utils'\n")
+    reason = failure_cause(NBGRADER_LOG, {"startup": startup, "cells_started": False})
+    assert reason.startswith("RuntimeError: Kernel died before replying to kernel_info")
+    assert "No module named 'course_utils'" in reason
+    assert "above traceback" not in reason
+
+
+def test_once_submission_code_ran_no_kernel_text_reaches_the_reason():
+    from grader.execute.worker import failure_cause
+
+    log = NBGRADER_LOG.replace("RuntimeError: Kernel died before replying to kernel_info",
+                               "KeyError: 'x0000617373657274'")
+    reason = failure_cause(log, {"startup": "", "cells_started": True})
+    assert reason.startswith("KeyError after the submission's code had started")
+    assert "x0000" not in reason
