@@ -44,6 +44,7 @@ TEXT_TYPES = ("text/plain", "text/latex")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*\Z")
 CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 TAG = re.compile(r"[\w-]{1,64}\Z")
+PLAIN = re.compile(r"[\w .()+-]{0,64}\Z")  # a kernel's or language's name: no quote, no markup
 REMOVED = "[an output the grader does not show: it could run code in a browser]"
 
 
@@ -137,7 +138,9 @@ def sanitize_notebook(nb, trusted_markdown: set[str] = frozenset()) -> NotebookN
     for key in ("kernelspec", "language_info"):
         if key in nb.metadata:
             nb.metadata[key] = NotebookNode({k: v for k, v in nb.metadata[key].items()
-                                             if isinstance(v, str) and TAG.match(v)})
+                                             if isinstance(v, str) and PLAIN.match(v)})
+    if set(nb.metadata.get("kernelspec", {})) < {"name", "display_name"}:
+        nb.metadata.pop("kernelspec", None)  # incomplete: the notebook would be invalid
     for cell in nb.get("cells", []):
         if not isinstance(cell.get("id"), str) or not CELL_ID.match(cell["id"]):
             cell.id = uuid.uuid4().hex[:16]

@@ -21,6 +21,7 @@ import copy
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -395,7 +396,8 @@ def failure_cause(log: str, kernel: dict | None) -> str:
     exception's message that could quote it, goes into the reason: the worker log has them."""
     exception = _first_exception(log)
     if kernel is not None and kernel.get("cells_started"):
-        kind = exception.split(":", 1)[0] if exception else "an error"
+        named = re.match(r"[\w.]*(Error|Exception|Exit|Interrupt)\b", exception or "")
+        kind = named.group(0) if named else "an error"
         return (f"{kind} after the submission's code had started; the worker log "
                 "(grader/reports/logs/) has the details")
     words = [line.strip() for line in (kernel or {}).get("startup", "").splitlines()
