@@ -5,13 +5,15 @@ A :class:`Sandbox` belongs to one job (one submission). It lays out, in a direct
 outside anything the kernel sees except what it binds:
 
     <dir>/kernels/rnn-grader-sandbox/kernel.json   the kernelspec whose argv wraps the kernel
-    <dir>/run/                                      connection file and ZeroMQ ipc sockets (rw)
+    <dir>/run/                                      connection file (read-only)
+    /tmp/rnn-grader-<pid>-ipc-*/                    ZeroMQ ipc sockets (see _socket_directory)
     <dir>/guard/kernel_guard.py                     the kernel's launcher (read-only)
     <dir>/channel                                   FIFO: audit events and probe reports
     <dir>/output                                    FIFO: the kernel's stdout and stderr
 
 The kernel itself sees: /usr (and the /bin, /lib symlinks into it), a few files of /etc, the
-Python installation and the environment holding the installed course packages (read-only), a
+Python installation and the environment holding the installed packages, and the directory of the
+``course_utils`` package the grader itself imports (read-only; see :func:`plan_binds`), a
 private /tmp and home on tmpfs, a working directory on tmpfs holding the submitted notebook and
 the course files, its own /proc and a minimal /dev. It shares no PID, IPC, UTS, network or user
 namespace with the machine: no network at all, no process of the grader to see or signal, no
