@@ -14,3 +14,8 @@ ASSIGNMENTS = (
     "07_copy_memory",
     "08_gradient_dashboard",
 )
+
+# The most cells a handed-in notebook may have. Every released notebook has fewer than 60; a
+# kernel round trip per cell makes tens of thousands of cells cost minutes of grading (30,000
+# empty cells: 156 s instead of 6 s), so a notebook above this is refused with the reason.
+MAX_CELLS = 1_000

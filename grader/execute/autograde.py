@@ -89,14 +89,16 @@ def autograde(course: Course, students: list[str] | None = None,
               timeout: int | None = None, submission_timeout: float | None = None,
               force: bool = False, progress: bool = True, sandbox: bool = True,
               limits: Limits = DEFAULT_LIMITS, cluster: str | None = None,
-              on_cell: Callable[[str, str, dict], None] | None = None) -> Summary:
+              on_cell: Callable[[str, str, dict], None] | None = None,
+              unsandboxed: Issue = UNSANDBOXED) -> Summary:
     """Grade the submissions (all, or those of ``students`` / ``assignments``) with ``jobs``
     workers, or on the Dask cluster whose scheduler is at ``cluster`` (as many at once as it
     has worker threads); ``timeout`` is per cell, ``submission_timeout`` the wall-clock limit
     of a worker. Each kernel runs in a sandbox with ``limits``; without a working sandbox this
     refuses to run unless ``sandbox=False`` (on a cluster, each worker checks its own).
     ``on_cell(student, assignment, cell)`` hears of each graded cell as soon as it has run
-    (``cell``: its grade_id and outputs)."""
+    (``cell``: its grade_id and outputs). Without the sandbox, each result carries
+    ``unsandboxed``."""
     from . import worker  # noqa: F401 (imports nbgrader: before any fork, once)
 
     if sandbox and not cluster:
@@ -124,7 +126,8 @@ def autograde(course: Course, students: list[str] | None = None,
             jobs = context.slots
         pending = _jobs(course, config, todo, scratch, timeout, threads_per_kernel(jobs),
                         limits if sandbox else None, summary)
-        _run(course, pending, jobs, limit, summary, progress, known, context, on_cell)
+        _run(course, pending, jobs, limit, summary, progress, known, context, on_cell,
+             unsandboxed)
     finally:
         if context is not None:
             context.close()
@@ -243,7 +246,8 @@ def _invalid_id(course: Course, submission: Submission) -> Result:
 
 def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summary,
          progress: bool, known: dict, context: Backend | None = None,
-         on_cell: Callable[[str, str, dict], None] | None = None) -> None:
+         on_cell: Callable[[str, str, dict], None] | None = None,
+         unsandboxed: Issue = UNSANDBOXED) -> None:
     from tqdm.auto import tqdm
 
     from . import worker
@@ -276,7 +280,8 @@ def _run(course: Course, pending: list, jobs: int, limit: float, summary: Summar
                 start_next()  # the freed cores work while the results are merged
                 for done, process, job, _ in finished:
                     pass_on_progress(job)
-                    result = _store(course, writer, done, process, job, limit, known)
+                    result = _store(course, writer, done, process, job, limit, known,
+                                    unsandboxed)
                     summary.graded.append(result)
                     bar.set_postfix_str(f"{job.student}: {result.status}", refresh=False)
                     bar.update(1)
@@ -320,12 +325,12 @@ def _finished(running: dict, ready: list, limit: float) -> list[tuple]:
 
 
 def _store(course: Course, writer, done: bool, process, job, limit: float,
-           known: dict) -> Result:
+           known: dict, unsandboxed: Issue = UNSANDBOXED) -> Result:
     """The job's result, settled against the stored one, merged into the gradebook."""
     result = settle(_outcome(done, process, job, limit),
                     known.get((job.student, job.assignment)))
     if job.limits is None:
-        result.issues.append(UNSANDBOXED)
+        result.issues.append(unsandboxed)
     _keep_log(course, job)
     writer.store(result)
     shutil.rmtree(job.workdir, ignore_errors=True)

@@ -256,12 +256,13 @@ def _run_child(job, limit: float) -> tuple[int | None, Result | None]:
 
 def start_fork_server():
     """The multiprocessing context of a worker's grading children: forked from a server that
-    imported (and warmed up) the grader once, as the local pool forks from a warm parent."""
+    imported (and warmed up) the grader once and checked the sandbox once, as the local pool
+    forks from a warm parent."""
     import multiprocessing
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.execute.preload"])
+    context.set_forkserver_preload(["grader.execute.preload_sandbox"])
     forkserver.ensure_running()
     return context
 

@@ -42,7 +42,7 @@ from grader.core.verdict import (
 )
 
 from .kernel_guard import PROBE_MODULE
-from .sandbox import Sandbox, Watch
+from .sandbox import Sandbox, Watch, close_sockets
 
 MAX_CELL_OUTPUT_CHARS = 200_000
 
@@ -74,7 +74,7 @@ class GuardedExecute(Execute):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
         self._dropped_chars: dict[int, int] = {}
-        self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)))
+        self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)), self.module_names)
                        if self.sandbox_directory else None)
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -106,6 +106,9 @@ class GuardedExecute(Execute):
             return cell, resources
         watch = self._watch
         if watch is not None and not watch.armed:
+            # The kernel is up: what it printed so far is its own start; its sockets exist.
+            watch.output.cells_start()
+            close_sockets(watch.sandbox.sockets)
             self._probe(index, "arm")
             watch.armed = True
         if watch is not None and cells.is_test(cell):

@@ -26,6 +26,10 @@ import sys
 import types
 
 CHANNEL_VARIABLE = "RNN_GRADER_CHANNEL"
+# The directory holding the course_utils package the grader resolved (only that package is bound
+# there): searched first, so that the kernel imports the grader's course_utils and no other.
+COURSE_PATH_VARIABLE = "RNN_GRADER_COURSE_PATH"
+SELF_CHECK_OK = "rnn-grader-sandbox-ok"  # grader.execute.sandbox.check() looks for it
 PROBE_MODULE = "_rnn_grader_probe"
 
 WATCHED_MODULES = (
@@ -45,6 +49,17 @@ AUDIT_EVENTS = {
     "sys._current_frames": "read the frames of every thread (sys._current_frames)",
     "cpython.PyInterpreterState_New": "started a subinterpreter",
 }
+# What a finding may say (its "code"); the grader words each one itself, and shows only names
+# from its own lists (grader.execute.sandbox.describe_finding).
+CODES = ("module_replaced", "attribute_replaced", "attribute_deleted", "code_changed",
+         "class_attribute_replaced", "class_attribute_deleted", "hook_changed", "shell_changed",
+         "builtins_replaced", "name_rebound", "armed_twice", "never_armed")
+HOOKS = ("sys.gettrace()", "sys.getprofile()", "threading's trace hook",
+         "threading's profile hook", "sys.excepthook", "sys.displayhook", "sys.meta_path",
+         "sys.path_hooks")
+SHELL_PARTS = ("input transformers", "AST transformers", "custom exception handlers", "compiler",
+               "kernel's message handlers", "event callbacks", "shell's classes",
+               "kernel's classes", "shell's methods", "kernel's methods")
 # State that ipykernel itself replaces on every request: not compared.
 VOLATILE = frozenset({("builtins", "input"), ("getpass", "getpass")})
 VOLATILE_HOOKS = frozenset({"sys.excepthook"})
@@ -76,13 +91,21 @@ def _course_modules() -> list[str]:
 def _preload() -> list[str]:
     """Import what the tests rely on from its installed location; return the watched modules."""
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+    course_path = os.environ.pop(COURSE_PATH_VARIABLE, None)
+    if course_path:
+        sys.path.insert(0, course_path)
     import importlib
 
     import matplotlib
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
-    import course_utils  # noqa: F401  (first: it sets the OpenMP policy before torch loads)
+    import course_utils  # (first: it sets the OpenMP policy before torch loads)
+
+    found = os.path.dirname(getattr(course_utils, "__file__", None) or "")
+    if course_path and os.path.dirname(found) != course_path:
+        raise ImportError(f"the kernel found course_utils at {found or 'no file'}, not in "
+                          f"{course_path}, where the grader resolved it")
 
     matplotlib.use("agg")
     names = [n for n in WATCHED_MODULES]
@@ -123,41 +146,62 @@ class Baseline:
     def take_shell(self, shell, kernel) -> None:
         self.shell = (shell, kernel, _shell_state(shell, kernel))
 
-    def changes(self, names: dict[str, str]) -> list[str]:
+    def changes(self, names: dict[str, str]) -> list[dict]:
+        """What differs from the baseline, as findings ``{"code": one of CODES, "object": a
+        name}``: structured, so that the grader words them itself (grader.execute.sandbox.Watch)."""
         found = []
+
+        def finding(code: str, name: str = "") -> None:
+            found.append({"code": code, "object": name})
+
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
-                found.append(f"sys.modules[{name!r}] was replaced")
+                finding("module_replaced", name)
             current = self.namespaces[name]
             for attr, value in self.attributes[name].items():
                 if (name, attr) in VOLATILE:
                     continue
                 now = current.get(attr, _MISSING)
                 if now is _MISSING:
-                    found.append(f"{name}.{attr} was deleted")
+                    finding("attribute_deleted", f"{name}.{attr}")
                 elif now is not value and not _wrapped_by_torch(now, value):
-                    found.append(f"{name}.{attr} was replaced")
+                    finding("attribute_replaced", f"{name}.{attr}")
         for (name, attr), state in self.code.items():
             if _function_state(self.attributes[name][attr]) != state:
-                found.append(f"the code or defaults of {name}.{attr} were changed")
+                finding("code_changed", f"{name}.{attr}")
         for dotted, state in self.classes.items():
             module, _, name = dotted.rpartition(".")
             cls = self.attributes.get(module, {}).get(name) or _resolve(dotted)
-            found += [f"{dotted}.{attr} {what}" for attr, what in _diff(state, _class_state(cls))]
-        found += [f"{hook} was changed" for hook, (before, now) in
-                  _pairs(self.hooks, _hooks()) if before != now and hook not in VOLATILE_HOOKS]
+            for attr, what in _diff(state, _class_state(cls)):
+                finding(f"class_attribute_{what}", f"{dotted}.{attr}")
+        for hook, (before, now) in _pairs(self.hooks, _hooks()):
+            if before != now and hook not in VOLATILE_HOOKS:
+                finding("hook_changed", hook)
         if self.shell is not None:
             shell, kernel, state = self.shell
-            found += [f"the IPython {part} was changed" for part, (before, now)
-                      in _pairs(state, _shell_state(shell, kernel)) if before != now]
+            for part, (before, now) in _pairs(state, _shell_state(shell, kernel)):
+                if before != now:
+                    finding("shell_changed", _shell_part(part))
             if shell.user_ns.get("__builtins__", sys.modules["builtins"]) not in (
                     sys.modules["builtins"], sys.modules["builtins"].__dict__):
-                found.append("the notebook's __builtins__ was replaced")
+                finding("builtins_replaced")
             for name, dotted in sorted(names.items()):
                 module = self.modules.get(dotted)
                 if module is not None and shell.user_ns.get(name, module) is not module:
-                    found.append(f"the notebook's name {name} no longer refers to {dotted}")
+                    finding("name_rebound", name)
         return found
+
+
+def _shell_part(part: str) -> str:
+    """The kind of an IPython/ipykernel part (one of SHELL_PARTS)."""
+    for prefix, kind in (("shell class", "shell's classes"), ("kernel class", "kernel's classes"),
+                         ("shell attribute", "shell's methods"),
+                         ("kernel attribute", "kernel's methods")):
+        if part.startswith(prefix):
+            return kind
+    if part.endswith(" callbacks"):
+        return "event callbacks"
+    return part
 
 
 _MISSING = object()
@@ -197,9 +241,9 @@ def _diff(before: dict, after: dict) -> list[tuple[str, str]]:
     found = []
     for attr, value in before.items():
         if attr not in after:
-            found.append((attr, "was deleted"))
+            found.append((attr, "deleted"))
         elif after[attr] != value:
-            found.append((attr, "was replaced"))
+            found.append((attr, "replaced"))
     return found
 
 
@@ -254,10 +298,35 @@ def _shell_state(shell, kernel) -> dict:
     return state
 
 
+def self_check() -> None:
+    """What ``grader.execute.sandbox.check()`` runs in the sandbox: everything the kernel imports before
+    it starts (the course's packages, then the kernel itself), and nothing of a submission."""
+    os.environ.pop(CHANNEL_VARIABLE, None)
+    modules = _preload()
+    import ipykernel.kernelapp  # noqa: F401
+
+    print(json.dumps(watch_list(modules)))
+    print(SELF_CHECK_OK, flush=True)
+
+
+def watch_list(modules: list[str]) -> dict:
+    """The names of everything the guard watches, as a clean kernel has them (before any code
+    of a submission): the only object names the grader will ever show."""
+    baseline = Baseline(modules)
+    return {"modules": sorted(baseline.modules),
+            "attributes": sorted(f"{m}.{a}" for m, attrs in baseline.attributes.items()
+                                 for a in attrs),
+            "classes": sorted(f"{c}.{a}" for c, state in baseline.classes.items()
+                              for a in state)}
+
+
 # One function on purpose: its closures share the channel, the kernel app and the baseline,
 # which a submission could reach and patch were they attributes of this module (it is the
 # kernel's __main__).
 def main() -> None:
+    if sys.argv[1:] == ["--self-check"]:
+        self_check()
+        return
     channel_path = os.environ.pop(CHANNEL_VARIABLE)
     modules = _preload()
     channel = os.open(channel_path, os.O_WRONLY | os.O_CLOEXEC)
@@ -292,7 +361,7 @@ def main() -> None:
         """The grader's first request, before any cell: the baseline, taken inside a request as
         every later report is, and the audit hook."""
         if baselines:
-            send({"probe": str(nonce), "findings": ["the guard was armed twice"]})
+            send({"probe": str(nonce), "findings": [{"code": "armed_twice", "object": ""}]})
             return
         import matplotlib.pyplot
 
@@ -306,7 +375,7 @@ def main() -> None:
 
     def report(nonce: str, names: dict | None = None) -> None:
         if not baselines:
-            send({"probe": str(nonce), "findings": ["the guard was never armed"]})
+            send({"probe": str(nonce), "findings": [{"code": "never_armed", "object": ""}]})
             return
         send({"probe": str(nonce), "findings": baselines[0].changes(dict(names or {}))})
 

@@ -21,6 +21,7 @@ import copy
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -43,13 +44,15 @@ from nbgrader.preprocessors import (
 
 from grader.core import cells
 from grader.core.course import submission_checksum
+from grader.core.policy import MAX_CELLS
 from grader.core.repository import grading_env
+from grader.core.sanitize import SanitizeSubmission
 from grader.core.verdict import ERROR, FAILED, Issue, NotebookGrades, Result, status_of
 from grader.prepare import inspection
 
 from . import findings
 from .guarded_execute import GuardedExecute
-from .sandbox import Limits, Sandbox
+from .sandbox import KernelOutput, Limits, Sandbox
 from .sandbox import check as sandbox_check
 
 COURSE_FILES = "course_files"
@@ -89,14 +92,26 @@ def main(job: Job, connection) -> None:
     os.environ.update(worker_environment(job))
     try:
         result = grade(job)
-    except Exception:
+    except Exception as error:
         result = Result(job.student, job.assignment, ERROR,
-                        reason="the grader failed: " + _last_line(traceback.format_exc()))
+                        reason="the grader failed: " + _described(job, error))
         logging.getLogger("grader").exception("grading failed")
     result.seconds = round(time.monotonic() - started, 2)
     result.checksum = result.checksum or submission_checksum(Path(job.submission))
     connection.send(result)
     connection.close()
+
+
+def _described(job: Job, error: Exception) -> str:
+    """An exception of the grader in one line; only its type once the submission's code has run
+    (its message could quote what the kernel produced)."""
+    output = Path(job.workdir) / "sandbox" / "output.json"
+    ran = (json.loads(output.read_text()).get("cells_started") if output.exists()
+           else job.progress_path.exists())
+    if ran:
+        return (f"{type(error).__name__} after the submission's code had started; the worker "
+                "log (grader/reports/logs/) has the details")
+    return _last_line(traceback.format_exception_only(type(error), error)[-1])[:1000]
 
 
 def worker_environment(job: Job) -> dict[str, str]:
@@ -183,6 +198,7 @@ def grade(job: Job) -> Result:
         result.reason = reason
         result.issues = issues
         return result
+    job.references = references
     course_files = _copy_course_files(Path(job.release), root / COURSE_FILES / job.assignment)
     shutil.copyfile(job.template, workdir / "gradebook.db")
 
@@ -200,13 +216,14 @@ def grade(job: Job) -> Result:
     finally:
         if sandbox is not None:
             sandbox.close()
+    kernel = _log_kernel_output(sandbox)
     out_dir = root / "grader" / "autograded" / job.student / job.assignment
     missing = [n for n in placed if not (out_dir / f"{n}.ipynb").exists()]
     if missing:
         # The submission already passed as a readable notebook: this is the grader's failure,
         # so the next run tries again.
         result.status = ERROR
-        result.reason = "nbgrader could not grade it: " + _nbgrader_error(log)
+        result.reason = "nbgrader could not grade it: " + failure_cause(log, kernel)
         result.issues = issues
         return result
 
@@ -307,6 +324,10 @@ def _place_submission(source: Path, target: Path, references: dict
             return [], issues, f"{path.name} is not a readable notebook: {_last_line(str(error))}"
         if not any(c.cell_type == "code" for c in nb.get("cells", [])):
             return [], issues, f"{path.name} has no code cells"
+        if len(nb.cells) > MAX_CELLS:
+            return [], issues, (f"{path.name} has {len(nb.cells):,} cells, more than the "
+                                f"{MAX_CELLS:,} a notebook may have (the released one has "
+                                f"{len(reference.release.cells)}); it was not graded")
         repaired, found = inspection.repair(nb, reference)
         issues += found
         issues += inspection.scan(repaired, reference)
@@ -349,9 +370,14 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
             name: dotted for reference in job.references.values()
             for name, dotted in inspection.module_names(reference).items()}
     config.GuardedExecute.progress_file = str(job.progress_path)
+    # Grades are saved from the executed notebook; what is stored (and rendered by the
+    # formgrader) is then sanitized (grader.sanitize).
+    config.SanitizeSubmission.trusted_markdown = [
+        cell.source for reference in (job.references or {}).values()
+        for cell in reference.release.cells if cell.cell_type == "markdown"]
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        AssignLatePenalties, CheckCellMetadata, SanitizeSubmission]
     coursedir = CourseDirectory(config=config)
     converter = Autograde(coursedir=coursedir, config=config)
     converter.force = True
@@ -361,8 +387,59 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
     return log
 
 
-def _nbgrader_error(log: str) -> str:
-    errors = [line for line in log.splitlines()
-              if line.strip() and not line.startswith(("[INFO]", "[WARNING]", "[DEBUG]"))]
-    interesting = [e for e in errors if "Error" in e or "error" in e] or errors
-    return _last_line("\n".join(interesting)) if interesting else "no output was written"
+def _log_kernel_output(sandbox: Sandbox | None) -> dict | None:
+    """Put what the sandboxed kernel printed (read from its pipe, capped: see
+    grader.execute.sandbox.KernelOutput) into this worker's log, every line marked as the kernel's so
+    that none can pass for the grader's; return it (None when unsandboxed)."""
+    path = sandbox.directory / "output.json" if sandbox is not None else None
+    if path is None or not path.exists():
+        return None
+    kernel = json.loads(path.read_text())
+    text = kernel["head"] + (f"\n[... {kernel['total'] - 2 * KernelOutput.KEEP:,} bytes not "
+                             "kept ...]\n" if kernel["total"] > 2 * KernelOutput.KEEP else "")
+    text += kernel["tail"]
+    marked = "\n".join(f"kernel| {line}" for line in text.splitlines())
+    logging.getLogger("grader").info("the kernel's stdout and stderr (%s bytes):\n%s",
+                                     f"{kernel['total']:,}", marked)
+    return kernel
+
+
+def failure_cause(log: str, kernel: dict | None) -> str:
+    """Why nbgrader produced no notebook, in one line: the exception its log holds (never its
+    "please see the above traceback"), and when the kernel never got to run a cell, the last
+    lines it printed while starting (before any code of the submission ran, so nothing in them
+    is the submission's). Once the submission's code has run, nothing the kernel printed, nor an
+    exception's message that could quote it, goes into the reason: the worker log has them."""
+    exception = _first_exception(log)
+    if kernel is not None and kernel.get("cells_started"):
+        named = re.match(r"[\w.]*(Error|Exception|Exit|Interrupt)\b", exception or "")
+        kind = named.group(0) if named else "an error"
+        return (f"{kind} after the submission's code had started; the worker log "
+                "(grader/reports/logs/) has the details")
+    words = [line.strip() for line in (kernel or {}).get("startup", "").splitlines()
+             if line.strip()][-3:]
+    parts = [exception or "nbgrader stopped without an exception"]
+    if words:
+        parts.append("the kernel's last lines: " + " | ".join(words))
+    return "; ".join(parts)[:1000]
+
+
+def _first_exception(log: str) -> str | None:
+    """The exception line ending the first traceback in nbgrader's log."""
+    inside, last = False, None
+    for line in log.splitlines():
+        if line.rstrip().endswith("Traceback (most recent call last):"):
+            if last is not None and not inside:
+                break
+            inside = True
+            continue
+        if inside and line.startswith("["):
+            break
+        if inside and line.strip() and not line[:1].isspace() and not line.startswith(
+                ("During handling", "The above exception")):
+            last = line.strip()
+    if last is None:
+        errors = [line for line in log.splitlines() if line.startswith("[ERROR]")
+                  and "above traceback" not in line and "error processing" not in line]
+        return errors[0][len("[ERROR] "):].strip() if errors else None
+    return last

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from grader.core import cells
 from grader.core.course import Course
-from grader.core.verdict import HAS_GRADES, Result
+from grader.core.verdict import HAS_GRADES, Issue, Result
 
 from .scoring import (
     CheckResult,
@@ -73,13 +73,22 @@ def _generate(course: Course, assignment: str) -> None:
         raise RuntimeError(f"could not generate {assignment}:\n{outcome.get('error', '')}")
 
 
+def unsandboxed_issue(why: str) -> Issue:
+    return Issue("unsandboxed", f"checked without the grading sandbox ({why}): your notebook "
+                 "ran as you, which is fine for your own work; the scores are the same")
+
+
 def check(notebook: Path, assignment: str | None = None, timeout: int | None = None,
           source: Course | None = None,
           on_exercise: Callable[[ExerciseCheck], None] | None = None) -> CheckResult:
     """Grade ``notebook`` against the visible and hidden tests of ``source`` (this course);
     ``on_exercise`` hears of each automatically graded exercise as soon as its tests have run
-    (the final result, totalled from nbgrader's scores, follows)."""
+    (the final result, totalled from nbgrader's scores, follows).
+
+    A learner's own notebook needs no sandbox: where bubblewrap is missing (macOS, Windows, a
+    laptop without it) it is graded without one, and the result says so."""
     from grader.execute.autograde import autograde
+    from grader.execute.sandbox import check as sandbox_check
 
     source = source or Course()
     notebook = Path(notebook)
@@ -96,8 +105,10 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         target = course.submission_dir(LEARNER, assignment)
         target.mkdir(parents=True)
         shutil.copyfile(notebook, target / f"{assignment}.ipynb")
-        summary = autograde(course, timeout=timeout, progress=False,
-                            on_cell=_exercise_listener(course, assignment, on_exercise))
+        why = sandbox_check()
+        summary = autograde(course, timeout=timeout, progress=False, sandbox=why is None,
+                            on_cell=_exercise_listener(course, assignment, on_exercise),
+                            unsandboxed=unsandboxed_issue(why or ""))
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)

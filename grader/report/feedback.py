@@ -40,6 +40,7 @@ from nbgrader.utils import capture_log
 
 from grader.core import cells
 from grader.core.course import Course
+from grader.core.sanitize import sanitize_notebook
 from grader.core.verdict import FLAGGED, HAS_GRADES
 from grader.record.gradebook import Record, records
 
@@ -133,7 +134,8 @@ class StudentView(NbGraderPreprocessor):
         verdict = resources.get("grader_verdict")
         if verdict:
             nb.cells.insert(0, new_markdown_cell(verdict))
-        return nb, resources
+        trusted = {c.source for c in release.cells if c.cell_type == "markdown"}
+        return sanitize_notebook(nb, trusted), resources
 
 
 def verdict_text(record: Record) -> str | None:
@@ -186,8 +188,8 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
         graded = course.autograded_dir(student, assignment) / f"{page.stem}.ipynb"
         labels = (score_labels(nbformat.read(str(graded), as_version=4))
                   if graded.is_file() else {})
-        page.write_text(mathjax.offline(name_scores(page.read_text(encoding="utf-8"), labels)),
-                        encoding="utf-8")
+        page.write_text(mathjax.with_policy(mathjax.offline(
+            name_scores(page.read_text(encoding="utf-8"), labels))), encoding="utf-8")
     return None
 
 

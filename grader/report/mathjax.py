@@ -51,12 +51,33 @@ def config_script() -> str:
     return f"window.MathJax = {json.dumps(CONFIG)};"
 
 
+def _inline_scripts() -> tuple[str, str]:
+    """The texts of the two inline scripts: the configuration and the whole bundle."""
+    return config_script(), bundle_path().read_text(encoding="utf-8").replace(
+        "</script", "<\\/script")
+
+
 def inline_html() -> str:
     """``<script>`` elements carrying the configuration and the whole bundle (about 2.2 MB), for
     a page that must render its formulas alone, offline."""
-    source = bundle_path().read_text(encoding="utf-8").replace("</script", "<\\/script")
-    return (f'<script type="text/javascript">{config_script()}</script>\n'
+    config, source = _inline_scripts()
+    return (f'<script type="text/javascript">{config}</script>\n'
             f'<script type="text/javascript" id="MathJax-script">{source}</script>')
+
+
+def content_security_policy() -> str:
+    """A Content-Security-Policy for a page carrying :func:`inline_html`: those two scripts run
+    (allowed by their SHA-256), no other script, inline or remote, nor event handlers,
+    ``javascript:`` URLs, frames, plugins, forms or network requests; images only as data."""
+    import base64
+    import hashlib
+
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+        for text in _inline_scripts())
+    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+            "img-src data:; font-src data:; connect-src 'none'; frame-src 'none'; "
+            "object-src 'none'; base-uri 'none'; form-action 'none'")
 
 
 def install(directory: Path) -> Path:
@@ -81,3 +102,14 @@ def offline(html: str) -> str:
     if head_end < 0:
         raise ValueError("not an HTML page with a <head>: cannot add MathJax to it")
     return html[:head_end] + inline_html() + "\n" + html[head_end:]
+
+
+def with_policy(html: str) -> str:
+    """``html`` (a page made by :func:`offline`) with :func:`content_security_policy` as the
+    first element of its head, before any script."""
+    head = re.search(r"<head\b[^>]*>", html, re.I)
+    if head is None:
+        raise ValueError("not an HTML page with a <head>: cannot add a policy to it")
+    meta = (f'<meta http-equiv="Content-Security-Policy" '
+            f'content="{content_security_policy()}">')
+    return html[:head.end()] + meta + html[head.end():]

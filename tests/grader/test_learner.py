@@ -254,3 +254,27 @@ def test_a_kernel_that_dies_fails_the_exercise_at_once(tmp_path):
     assert re.search(r"^tanh_derivative\s+0/3\s+FAILED\n.*DeadKernelError: the kernel died",
                      text, re.M), text
     assert "not run: the kernel died in an earlier cell" in text
+
+
+def test_a_learner_without_bubblewrap_checks_the_whole_notebook(tmp_path, monkeypatch):
+    """macOS, Windows, a laptop without bubblewrap: `check` grades without the sandbox and says
+    so, rather than refusing and suggesting a flag it does not take."""
+    from grader.execute import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    sandbox.check.cache_clear()
+    try:
+        wrong = EXERCISES["central_difference"].wrong["ignores eps"]
+        path = tmp_path / f"{A}.ipynb"
+        nbformat.write(harness.filled_release(A, {"central_difference": wrong}), str(path))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", str(path)])
+    finally:
+        sandbox.check.cache_clear()
+    text = out.getvalue()
+    assert code == 1, text + err.getvalue()
+    assert "could not be graded" not in text and "--no-sandbox" not in text + err.getvalue()
+    assert re.search(r"^tanh_derivative\s+3/3\s+ok$", text, re.MULTILINE), text
+    assert re.search(r"^central_difference\s+0/3\s+FAILED$", text, re.MULTILINE), text
+    assert "checked without the grading sandbox (bubblewrap is not installed" in text, text

@@ -167,6 +167,47 @@ ATTACKS = {
                  f"    _children.append(subprocess.Popen([sys.executable, '-c', "
                  f"'import time; time.sleep(600)', '{MARKER}']))\n"
                  + WRONG["tanh_derivative"],
+    # ---- handles to the grader's side: the run and socket directories, the worker's log
+    "handles": (
+        "import json, os\n"
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "_conn = IPKernelApp.instance().connection_file\n"
+        "_sockets = os.path.dirname(json.load(open(_conn))['ip'])\n"
+        "_tried = []\n"
+        "for _dir in (os.path.dirname(_conn), _sockets):\n"
+        "    try:\n"
+        "        open(os.path.join(_dir, 'planted.txt'), 'w').write('x')\n"
+        "        _tried.append('WROTE')\n"
+        "    except OSError:\n"
+        "        _tried.append('DENIED')\n"
+        "    try:\n"
+        "        os.chmod(_dir, 0o777)\n"
+        "        _tried.append('CHMOD')\n"
+        "    except OSError:\n"
+        "        _tried.append('NOCHMOD')\n"
+        "_files = sorted({os.readlink(f'/proc/self/fd/{fd}') for fd in os.listdir('/proc/self/fd')\n"
+        "                 if os.path.islink(f'/proc/self/fd/{fd}')})\n"
+        "print('HANDLES', _tried, [f for f in _files if f.endswith('.log')])\n"
+        "os.write(1, b'\\n[INFO grader] forged by the kernel\\n')\n"
+        "_chunk = b'y' * 2**20\n"
+        "for _ in range(64):\n"
+        "    os.write(2, _chunk)\n") + WRONG["tanh_derivative"],
+    # ---- the guard's own reporting, replaced: forged findings carrying the hidden tests
+    "forger": (
+        "import sys\n"
+        "_probe = sys.modules['_rnn_grader_probe']\n"
+        "_send = dict(zip(_probe.report.__code__.co_freevars,\n"
+        "                 [c.cell_contents for c in _probe.report.__closure__]))['send']\n"
+        "def _forged(nonce, names=None):\n"
+        "    _hex = ''.join(In).encode().hex()[-6000:]\n"
+        "    _send({'probe': nonce, 'findings': [\n"
+        "        'x0000' + _hex + ' was changed',\n"
+        "        {'code': 'hook_changed', 'object': 'x0000' + _hex},\n"
+        "        {'code': 'attribute_replaced', 'object': 'numpy.x0000' + _hex},\n"
+        "        {'code': 'name_rebound', 'object': 'x0000' + _hex},\n"
+        "        {'code': 'x0000' + _hex, 'object': ''},\n"
+        "        {'code': 'shell_changed', 'object': '<img src=x onerror=alert(1)>'}]})\n"
+        "_probe.report = _forged\n") + WRONG["tanh_derivative"],
     # ---- hidden tests leaking into feedback
     "leaker": "import inspect, linecache, sys\n"
               "def tanh_derivative(x):\n"
@@ -273,6 +314,7 @@ def graded(tmp_path_factory):
     feedback = io.StringIO()
     with contextlib.redirect_stdout(feedback):
         main(["feedback", "--root", str(root)])
+        main(["report", "--root", str(root)])
     stop.set()
     thread.join(timeout=2)
     listener.close()
@@ -432,3 +474,48 @@ def test_the_leaker_did_read_hidden_lines_inside_its_kernel(graded):
     text = " ".join(" ".join(o.get("text", "").split()) for c in
                     nbformat.reads(autograded, as_version=4).cells for o in c.get("outputs", []))
     assert sum(line in text for line in hidden_lines()) > 3
+
+
+def test_the_kernel_holds_no_writable_handle_to_the_grader_s_side(graded):
+    """Its output is a pipe read with a cap (64 MiB written, the kept log stays small and every
+    line of it is marked as the kernel's); the run directory is read-only; the sockets'
+    directory (when the grader is root) is closed once the sockets exist."""
+    autograded = harness.read(graded["course"].autograded_dir("handles", A) / f"{A}.ipynb")
+    printed = "".join(o.get("text", "") for c in autograded.cells for o in c.get("outputs", []))
+    found = re.search(r"HANDLES (\[.*?\]) (\[.*?\])", printed)
+    assert found, printed[-2000:]
+    tried = found.group(1)
+    if os.geteuid() == 0:
+        assert tried == "['DENIED', 'NOCHMOD', 'DENIED', 'NOCHMOD']", tried
+    else:
+        assert tried.startswith("['DENIED', 'NOCHMOD'"), tried
+    assert found.group(2) == "[]"  # not the worker's log file
+    log = graded["course"].log_file("handles", A)
+    assert log.stat().st_size < 2**20, log.stat().st_size
+    text = log.read_text(errors="replace")
+    assert "forged by the kernel" in text  # kept, marked as the kernel's
+    assert not re.search(r"^\[INFO grader\] forged", text, re.MULTILINE)
+
+
+def test_forged_findings_put_no_text_of_the_kernel_anywhere(graded):
+    """The guard's reporting replaced by one that sends hidden test lines, hex-encoded, as
+    findings (the old pattern-matched text, structured findings with made-up names and codes):
+    the submission is flagged in the grader's own words, and none of it reaches an issue, the
+    gradebook, a report or a feedback page."""
+    from grader.record.gradebook import records
+
+    record = verdict(graded, "forger")
+    assert record.status == "flagged", messages(graded, "forger")
+    assert "a change the grader cannot describe" in messages(graded, "forger")
+    everything = [i.message for r in records(graded["course"]).values() for i in r.issues]
+    everything += [r.reason or "" for r in records(graded["course"]).values()]
+    everything += [p.read_text(errors="replace") for p in graded["course"].reports.glob("*.csv")]
+    for text in everything:
+        assert "x0000" not in text and "onerror=alert" not in text, text[:500]
+        assert not re.search(r"[0-9a-f]{64}", text), re.search(r"[0-9a-f]{64}", text)
+    # A feedback page shows the forger's own code ('x0000' + _hex), never what it sent.
+    encoded = [line.encode().hex() for line in hidden_lines()]
+    for page in graded["course"].feedback.glob(f"*/{A}/{A}.html"):
+        text = page.read_text()
+        assert not re.search(r"x0000[0-9a-f]", text), page
+        assert not any(e in text for e in encoded), page
