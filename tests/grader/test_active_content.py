@@ -297,8 +297,8 @@ def test_the_feedback_page_runs_no_script_of_the_submission(graded):
 def test_the_formgrader_runs_no_script_of_the_submission(graded):
     from playwright.sync_api import sync_playwright
 
-    from tests.offline_browser import CHROMIUM
     from tests.grader.test_formgrader import jupyterlab
+    from tests.offline_browser import CHROMIUM
 
     course, server_root = graded["course"], graded["server_root"]
     with course.gradebook() as gb:
