@@ -147,7 +147,8 @@ def make_template(course: Course, destination: Path) -> Path:
     from sqlalchemy import create_engine, text
 
     if course.db_path is not None and not course.db_path.exists():
-        raise FileNotFoundError(f"no gradebook at {course.db_path}: run `release` first")
+        raise FileNotFoundError(f"no gradebook at {course.db_path}: run "
+                                f"`{course.command('release')}` first")
     source, target = create_engine(course.db_url), create_engine(f"sqlite:///{destination}")
     try:
         Base.metadata.create_all(target)
