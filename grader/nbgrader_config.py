@@ -7,9 +7,9 @@
 #   grader/submitted, grader/autograded, grader/feedback, grader/gradebook.db   student data
 from pathlib import Path
 
-from grader.course import gradebook_url
-from grader.mathjax import FORMGRADER_PAGE
-from grader.policy import WARNING_STDERR_PATTERN
+from grader.core.policy import WARNING_STDERR_PATTERN
+from grader.core.repository import gradebook_url
+from grader.report.mathjax import FORMGRADER_PAGE
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
 
@@ -38,7 +38,7 @@ c.CourseDirectory.db_url = gradebook_url(f"sqlite:///{repo_root / 'grader' / 'gr
 # The formgrader's submission pages load MathJax 2 from a CDN (raw TeX offline, and a script error
 # that stops the page's set-up); the course's page is nbgrader's with the local MathJax 3 instead.
 c.HTMLExporter.template_file = str(FORMGRADER_PAGE)
-c.HTMLExporter.filters = {"course_mathjax": "grader.mathjax.formgrader_html"}
+c.HTMLExporter.filters = {"course_mathjax": "grader.report.mathjax.formgrader_html"}
 
 # Execute.timeout, not ExecutePreprocessor.timeout: nbgrader's Execute preprocessor declares its
 # own `timeout` trait, so a value given to the parent class is silently ignored.

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.layout import Course
+from grader.core.course import Course
 from tests import harness, postgres
 from tests.offline_browser import CHROMIUM, VISIBLE_PROSE, raw_math, require_chromium
 

@@ -1,6 +1,6 @@
 """The first code a sandboxed grading kernel runs, in place of ``ipykernel_launcher``.
 
-It runs inside the sandbox (see :mod:`grader.sandbox`) as a plain script: it must not import
+It runs inside the sandbox (see :mod:`grader.execute.sandbox`) as a plain script: it must not import
 ``grader``, which the sandbox does not contain. Before any student code runs it
 
 1. imports the installed ``course_utils`` (every module), numpy, torch and matplotlib, so that

@@ -1,14 +1,14 @@
 """Grading on a Dask distributed cluster: ``python -m grader autograde --cluster ADDRESS``.
 
 The process that runs ``autograde`` owns the gradebook and schedules exactly as it does with its
-local pool (grader.autograde): only the stand-in for ``multiprocessing`` changes.
+local pool (grader.execute.autograde): only the stand-in for ``multiprocessing`` changes.
 :class:`ClusterContext` gives the pool ``Process`` objects whose ``start`` ships the job to the
 cluster and whose ``sentinel`` becomes readable once its result is back in the job's directory,
 where the pool reads it as it reads a local worker's.
 
 On a worker, :func:`grade_remotely` rebuilds the job's files from bytes (the submission, the
 assignment's released files and template gradebook, sent once per assignment and worker), runs
-the same entry point as a local worker, ``grader.worker.main(job)``, in a child process, and
+the same entry point as a local worker, ``grader.execute.worker.main(job)``, in a child process, and
 sends back ``result.json``, the worker log and the autograded notebook, as bytes. Nothing needs
 a shared file system; every machine needs this course installed (the same ``grader`` package).
 
@@ -29,10 +29,10 @@ import threading
 import uuid
 from pathlib import Path
 
-from .gradebook import Result
-from .layout import submission_checksum
-from .sandbox import SCRATCH_PREFIX
-from .verdict import ERROR, FAILED
+from grader.core.course import submission_checksum
+from grader.core.verdict import ERROR, FAILED
+from grader.execute.sandbox import SCRATCH_PREFIX
+from grader.record.gradebook import Result
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -54,7 +54,7 @@ def write_files(files: dict[str, bytes], directory: Path) -> Path:
 
 
 class ClusterContext:
-    """What grader.autograde's pool needs of a ``multiprocessing`` context, on a Dask cluster."""
+    """What .autograde's pool needs of a ``multiprocessing`` context, on a Dask cluster."""
 
     def __init__(self, address: str, limit: float, connect_timeout: float = 30):
         from distributed import Client
@@ -92,7 +92,7 @@ class ClusterContext:
         from . import worker
 
         if target is not worker.main or len(args) != 1:
-            raise ValueError("the cluster runs grader.worker.main(job) and nothing else")
+            raise ValueError("the cluster runs grader.execute.worker.main(job) and nothing else")
         return RemoteJob(self, args[0])
 
     def bundle(self, job):
@@ -207,7 +207,7 @@ def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float
     grading here."""
     from distributed import get_worker
 
-    from .autograde import threads_per_kernel
+    from .backend import threads_per_kernel
 
     worker = get_worker()
     host = worker.address.rsplit(":", 1)[0].split("://")[-1]
@@ -242,7 +242,7 @@ def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float
 
 
 def _run_child(job, limit: float) -> int | None:
-    """Run grader.worker.main(job) in a child process; its exit code, or None when it had to be
+    """Run .worker.main(job) in a child process; its exit code, or None when it had to be
     stopped at ``limit``."""
     import multiprocessing
 
@@ -269,7 +269,7 @@ def start_fork_server():
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.preload"])
+    context.set_forkserver_preload(["grader.execute.preload"])
     forkserver.ensure_running()
     return context
 

@@ -17,25 +17,25 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import course
+from . import repository
 
 
 @functools.lru_cache(maxsize=1)
 def _course_file_config():
     from traitlets.config.loader import PyFileConfigLoader
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course.GRADER_DIR)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(repository.GRADER_DIR)).load_config()
 
 
 @dataclass(frozen=True)
 class Course:
-    root: Path = course.REPO_ROOT
+    root: Path = repository.REPO_ROOT
     database: str | None = None  # a gradebook URL other than the configured one (--db)
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
         if self.database is not None:
-            object.__setattr__(self, "database", course.gradebook_url(self.database))
+            object.__setattr__(self, "database", repository.gradebook_url(self.database))
 
     # -------------------------------------------------------------- configuration
 
@@ -46,7 +46,7 @@ class Course:
         config = copy.deepcopy(_course_file_config())
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
-        if self.root != course.REPO_ROOT:
+        if self.root != repository.REPO_ROOT:
             config.Exchange.root = str(self.exchange)
         return config
 
@@ -61,8 +61,8 @@ class Course:
     def db_url(self) -> str:
         if self.database is not None:
             return self.database
-        if self.root == course.REPO_ROOT:
-            return course.gradebook_url(_course_file_config().CourseDirectory.db_url)
+        if self.root == repository.REPO_ROOT:
+            return repository.gradebook_url(_course_file_config().CourseDirectory.db_url)
         return f"sqlite:///{self.root / 'grader' / 'gradebook.db'}"
 
     @property
@@ -73,7 +73,7 @@ class Course:
         """nbgrader's Gradebook on this course (use it in a ``with`` block)."""
         from nbgrader.api import Gradebook
 
-        course.put_tools_on_path()  # nbgrader runs `alembic` when it creates a gradebook
+        repository.put_tools_on_path()  # nbgrader runs `alembic` when it creates a gradebook
         return Gradebook(self.db_url, self.course_id)
 
     @property
@@ -87,7 +87,7 @@ class Course:
     def command(self, name: str) -> str:
         """``python -m grader NAME`` as it must be typed for this course and gradebook."""
         words = ["python -m grader", name]
-        if self.root != course.REPO_ROOT:
+        if self.root != repository.REPO_ROOT:
             words += ["--root", shlex.quote(str(self.root))]
         if self.database is not None:
             words += ["--db", shlex.quote(self.shown_db_url)]
@@ -123,7 +123,7 @@ class Course:
 
     @property
     def exchange(self) -> Path:
-        if self.root == course.REPO_ROOT:
+        if self.root == repository.REPO_ROOT:
             return Path(_course_file_config().Exchange.root)
         return self.root / "grader" / "exchange"
 

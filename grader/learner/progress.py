@@ -1,7 +1,7 @@
 """``progress``: where a learner stands in the whole course, from one command.
 
 Every notebook under ``notebooks/`` is checked as ``check --exercise`` checks one exercise (see
-:mod:`grader.quick`), all its exercises in one kernel; answer cells still holding the released stub
+:mod:`.exercise`), all its exercises in one kernel; answer cells still holding the released stub
 are not run. One line per notebook: exercises passed, points, and what is left.
 """
 
@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cells
-from .layout import Course
-from .quick import NOT_STARTED, check_exercises, read
+from grader.core import cells
+from grader.core.course import Course
+
+from .exercise import NOT_STARTED, check_exercises, read
 
 TEXT_STUB = "YOUR ANSWER HERE"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .policy import ASSIGNMENTS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GRADER_DIR = REPO_ROOT / "grader"
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 RELEASE_DIR = REPO_ROOT / "notebooks"

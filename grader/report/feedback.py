@@ -18,7 +18,7 @@ the page from
 - a first cell with the grader's verdict (flagged issues included), so a student learns why a test
   they deleted was graded anyway.
 
-The written page renders its formulas offline (MathJax is inlined, see :mod:`grader.mathjax`)
+The written page renders its formulas offline (MathJax is inlined, see :mod:`grader.report.mathjax`)
 and its score list names each line by its exercise.
 """
 
@@ -38,10 +38,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
-from . import cells, mathjax
-from .gradebook import Record, records
-from .layout import Course
-from .verdict import HAS_GRADES
+from grader.core import cells
+from grader.core.course import Course
+from grader.core.verdict import HAS_GRADES
+from grader.record.gradebook import Record, records
+
+from . import mathjax
 
 
 def hints(source: str) -> list[str]:

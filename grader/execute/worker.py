@@ -1,4 +1,5 @@
-"""Grading one submission, in a process of its own (see grader.autograde for the scheduling).
+"""Grading one submission, in a process of its own (see grader.execute.autograde for the
+scheduling).
 
 A worker builds a throw-away course for a single (student, assignment):
 
@@ -7,10 +8,11 @@ A worker builds a throw-away course for a single (student, assignment):
     <workdir>/course/grader/submitted/<s>/<a>/    the submission, repaired (see inspection.repair)
     <workdir>/course/grader/autograded/<s>/<a>/   where nbgrader writes, and where the notebook runs
 
-and runs nbgrader's own autograde converter on it, with :class:`~grader.execution.GuardedExecute`
-in place of nbgrader's ``Execute``. The notebook's working directory therefore holds only the
-notebook and the course files: never ``solutions/`` nor the course gradebook. The worker writes
-its verdict and grades to ``<workdir>/result.json`` for the main process to merge.
+and runs nbgrader's own autograde converter on it, with
+:class:`~grader.execute.guarded_execute.GuardedExecute` in place of nbgrader's ``Execute``. The
+notebook's working directory therefore holds only the notebook and the course files: never
+``solutions/`` nor the course gradebook. The worker writes its verdict and grades to
+``<workdir>/result.json`` for the main process to merge.
 """
 
 from __future__ import annotations
@@ -39,14 +41,17 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from . import cells, inspection
-from .course import grading_env
-from .execution import GuardedExecute
-from .gradebook import NotebookGrades, Result
-from .layout import submission_checksum
+from grader.core import cells
+from grader.core.course import submission_checksum
+from grader.core.repository import grading_env
+from grader.core.verdict import ERROR, FAILED, Issue, status_of
+from grader.prepare import inspection
+from grader.record.gradebook import NotebookGrades, Result
+
+from . import findings
+from .guarded_execute import GuardedExecute
 from .sandbox import Limits, Sandbox
 from .sandbox import check as sandbox_check
-from .verdict import ERROR, FAILED, Issue, status_of
 
 COURSE_FILES = "course_files"
 
@@ -211,7 +216,7 @@ def grade(job: Job) -> Result:
     executed = {}
     for name in placed:
         executed[name] = nbformat.reads((out_dir / f"{name}.ipynb").read_text(), as_version=4)
-        issues += inspection.execution_issues(executed[name], job.timeout or _timeout(job))
+        issues += findings.execution_issues(executed[name], job.timeout or _timeout(job))
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", course_id) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student)
         result.timestamp = submission.timestamp.isoformat() if submission.timestamp else None
@@ -222,11 +227,11 @@ def grade(job: Job) -> Result:
                 late_penalty=notebook.late_submission_penalty)
     if sandbox is not None:
         for name in placed:  # one notebook per assignment in this course: one findings file
-            found, altered = inspection.sandbox_issues(executed[name],
+            found, altered = findings.sandbox_issues(executed[name],
                                                        sandbox.directory / "findings.json")
             issues += found
             if altered is not None and name in result.notebooks:
-                zeroed = inspection.zero_tests_after(executed[name], altered,
+                zeroed = findings.zero_tests_after(executed[name], altered,
                                                      result.notebooks[name].scores)
                 issues += [zeroed] if zeroed else []
     result.issues = issues

@@ -1,7 +1,7 @@
 """Write nbgrader source notebooks as plain percent-format scripts, and back.
 
-    python -m grader.authoring build SCRIPT.py solutions/<id>/<id>.ipynb
-    python -m grader.authoring export solutions/<id>/<id>.ipynb > SCRIPT.py
+    python -m grader.author.scripts build SCRIPT.py solutions/<id>/<id>.ipynb
+    python -m grader.author.scripts export solutions/<id>/<id>.ipynb > SCRIPT.py
 
 A script is a sequence of cells, each opened by a header line:
 
@@ -135,7 +135,7 @@ def export(notebook: nbformat.NotebookNode) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.authoring",
+    parser = argparse.ArgumentParser(prog="python -m grader.author.scripts",
                                      description="percent-format scripts <-> nbgrader notebooks")
     commands = parser.add_subparsers(dest="command", required=True)
     to_notebook = commands.add_parser("build", help="build a source notebook from a script")

@@ -1,11 +1,11 @@
 """Autograding in parallel: one worker process per (student, assignment), results merged one by
-one into the course gradebook (see grader.worker and grader.gradebook).
+one into the course gradebook (see grader.execute.worker and grader.record.gradebook).
 
 Re-running is cheap: a submission whose files have not changed since it was graded is skipped
 (``force=True`` grades it again); one that hit a grader error is retried once, and settled as
 ``failed`` when it fails the same way again.
 
-Every kernel runs in a sandbox (grader.sandbox) unless the instructor passes ``sandbox=False``
+Every kernel runs in a sandbox (.sandbox) unless the instructor passes ``sandbox=False``
 (``--no-sandbox``), which every result then records.
 """
 
@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from . import gradebook
-from .gradebook import Result
-from .layout import Course, submission_checksum, valid_student_id
+from grader.core.course import Course, submission_checksum, valid_student_id
+from grader.core.verdict import ERROR, FAILED, Issue
+from grader.record import gradebook
+from grader.record.gradebook import Result
+
+from .backend import threads_per_kernel
 from .sandbox import DEFAULT_LIMITS, SCRATCH_PREFIX, Limits
-from .verdict import ERROR, FAILED, Issue
 
 UNSANDBOXED = Issue("unsandboxed", "graded without the sandbox (--no-sandbox): the submission's "
                     "code could read and change anything the grader can")
@@ -95,17 +97,8 @@ def _context():
     if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.preload"])
+    context.set_forkserver_preload(["grader.execute.preload"])
     return context
-
-
-def threads_per_kernel(jobs: int, cores: int | None = None) -> int:
-    """An equal share of this machine's cores (those this process may use) for each of ``jobs``
-    kernels grading at once, and at least one."""
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-    return max(1, cores // max(1, jobs))
 
 
 def autograde(course: Course, students: list[str] | None = None,
@@ -153,7 +146,7 @@ def autograde(course: Course, students: list[str] | None = None,
     context = None
     try:
         if cluster:
-            from .cluster import ClusterContext
+            from .dask_cluster import ClusterContext
 
             context = ClusterContext(cluster, limit)
             jobs = context.slots

@@ -11,13 +11,14 @@ from dataclasses import asdict, dataclass
 GRADED, FLAGGED, FAILED, ERROR = "graded", "flagged", "failed", "error"
 HAS_GRADES = (GRADED, FLAGGED)
 
-# Error names written into executed cells (grader.execution) and read back (grader.inspection).
+# Error names written into executed cells (grader.execute.guarded_execute) and read back
+# (grader.execute.findings).
 KERNEL_DIED = "DeadKernelError"
 KERNEL_UNRESPONSIVE = "UnresponsiveKernelError"
 NOT_EXECUTED = "NotExecuted"
 TIMED_OUT = "CellTimeoutError"  # nbgrader's own name for a cell that hit Execute.timeout
 TRUNCATED_MARKER = "[grader] output truncated:"
-LIMIT_EXCEEDED = "LimitExceededError"  # the kernel ran into a sandbox limit (grader.sandbox)
+LIMIT_EXCEEDED = "LimitExceededError"  # the kernel ran into a sandbox limit (execute.sandbox)
 
 
 @dataclass(frozen=True)

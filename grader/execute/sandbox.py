@@ -17,7 +17,7 @@ namespace with the machine: no network at all, no process of the grader to see o
 capability. It never sees the course root, ``solutions/``, a gradebook, another submission or
 ``grader/``.
 
-While the kernel runs, a :class:`Watch` (driven by grader.execution) reads the channel and the
+While the kernel runs, a :class:`Watch` (driven by .guarded_execute) reads the channel and the
 limits from the grader's side.
 
 Limits: memory and tasks (processes and threads) through a cgroup of the job's own when the
@@ -125,7 +125,7 @@ def _view() -> list[str]:
 
 
 # Temporary directories of the grader start with this, then the pid of the process that made
-# them: grader.autograde removes those of processes that are gone.
+# them: grader.execute.autograde removes those of processes that are gone.
 SCRATCH_PREFIX = "rnn-grader-"
 
 
@@ -331,9 +331,9 @@ class Sandbox:
 
 
 class Watch:
-    """The grader's side of a sandboxed kernel while it runs (grader.execution drives it): reads
+    """The grader's side of a sandboxed kernel while it runs (.guarded_execute drives it): reads
     the guard's channel (a FIFO) in a thread, matches probe reports with their nonces, reads the
-    job's limits, and writes what it found to ``findings.json`` for the worker (grader.worker)."""
+    job's limits, and writes what it found to ``findings.json`` for the worker (.worker)."""
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox

@@ -24,11 +24,11 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cells
-from .collect import LMS_LATE
-from .gradebook import records
-from .layout import Course
-from .verdict import HAS_GRADES
+from grader.core import cells
+from grader.core.course import Course
+from grader.core.verdict import HAS_GRADES
+from grader.prepare.collect import LMS_LATE
+from grader.record.gradebook import records
 
 NOT_SUBMITTED = "not submitted"
 

@@ -9,40 +9,17 @@ point was earned, so ``check`` can gate a script (unlike ``nbgrader validate``).
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cells
-from .layout import Course
-from .policy import WARNING_STDERR_PATTERN
+from grader.core import cells
+from grader.core.course import Course
+
+from .scoring import CheckResult, ExerciseCheck, messages, score
 
 LEARNER = "me"
-
-
-@dataclass
-class ExerciseCheck:
-    name: str
-    points: float | None  # None: graded by hand
-    max_points: float
-    messages: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CheckResult:
-    assignment: str
-    status: str
-    exercises: list[ExerciseCheck] = field(default_factory=list)
-    issues: list[str] = field(default_factory=list)
-    reason: str | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.status in ("graded", "flagged") and all(
-            e.points == e.max_points for e in self.exercises if e.points is not None)
 
 
 def guess_assignment(course: Course, notebook: Path) -> str:
@@ -73,7 +50,7 @@ def _generate(course: Course, assignment: str) -> None:
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
-    from .course import put_tools_on_path
+    from grader.core.repository import put_tools_on_path
 
     config = course.config()
     config.CourseDirectory.assignment_id = assignment
@@ -95,8 +72,8 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
     (the final result, read from the gradebook, follows)."""
     import nbformat
 
-    from .autograde import autograde
-    from .report import collect_rows, exercise_layout
+    from grader.execute.autograde import autograde
+    from grader.report.grades import collect_rows, exercise_layout
 
     source = source or Course()
     notebook = Path(notebook)
@@ -145,8 +122,6 @@ def _exercise_listener(course: Course, assignment: str,
     of an exercise have run, scored by nbgrader's rules."""
     if on_exercise is None:
         return None
-    from .quick import score
-
     source = json.loads((course.source / assignment / f"{assignment}.ipynb").read_text())
     points = {cells.grade_id(c): float(cells.nbgrader_meta(c).get("points", 0))
               for c in source["cells"] if cells.is_test(c)}
@@ -169,28 +144,6 @@ def _exercise_listener(course: Course, assignment: str,
                 if not tests:
                     on_exercise(found[name])
     return heard
-
-
-def messages(cell) -> list[str]:
-    """What a failing test cell said: the error's first line and its 'suspect:' hint."""
-    if cell is None:
-        return []
-    hidden = cells.has_hidden_tests(cell["source"])
-    found = []
-    for output in cell.get("outputs", []):
-        if output["output_type"] == "error":
-            lines = [line.strip() for line in str(output["evalue"]).splitlines() if line.strip()]
-            first = f"{output['ename']}: {lines[0]}" if lines else output["ename"]
-            hints = [line for line in lines[1:] if line.lower().startswith("suspect")]
-            prefix = "hidden test" if hidden else "test"
-            found.append(f"{prefix} {cells.grade_id(cell)}: {first}")
-            found += [f"  {hint}" for hint in hints]
-        elif output["output_type"] == "stream" and output["name"] == "stderr":
-            if re.search(WARNING_STDERR_PATTERN, output["text"]):
-                continue  # dropped before grading (the course's IgnorePattern)
-            found.append(f"{cells.grade_id(cell)} wrote to stderr: "
-                         f"{output['text'].strip().splitlines()[0][:200]}")
-    return found
 
 
 def format_line(exercise: ExerciseCheck, width: int = 0) -> str:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .layout import Course
-from .verdict import HAS_GRADES, Issue
+from grader.core.course import Course
+from grader.core.verdict import HAS_GRADES, Issue
 
 RESULTS_TABLE = "grader_result"
 _CREATE_RESULTS = f"""

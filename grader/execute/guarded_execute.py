@@ -11,7 +11,7 @@ the autograde pipeline:
   say which cells ran;
 - a cell's output is capped while it arrives (:data:`MAX_CELL_OUTPUT_CHARS`); the rest is dropped
   and replaced by one line saying how much was dropped;
-- in a sandbox (see :mod:`grader.sandbox`), the kernel's guard is asked for a report before every
+- in a sandbox (see :mod:`.sandbox`), the kernel's guard is asked for a report before every
   test cell and after the last cell, and a limit the kernel ran into stops execution at that
   cell; what was found is left in ``findings.json`` in the sandbox's directory for the worker.
 - with ``progress_file`` set, each graded cell's outputs are appended to that file (one JSON line)
@@ -31,17 +31,18 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, Unicode
 
-from . import cells
-from .kernel_guard import PROBE_MODULE
-from .policy import WARNING_STDERR_PATTERN
-from .sandbox import Sandbox, Watch
-from .verdict import (
+from grader.core import cells
+from grader.core.policy import WARNING_STDERR_PATTERN
+from grader.core.verdict import (
     KERNEL_DIED,
     KERNEL_UNRESPONSIVE,
     LIMIT_EXCEEDED,
     NOT_EXECUTED,
     TRUNCATED_MARKER,
 )
+
+from .kernel_guard import PROBE_MODULE
+from .sandbox import Sandbox, Watch
 
 MAX_CELL_OUTPUT_CHARS = 200_000
 
@@ -62,7 +63,7 @@ class GuardedExecute(Execute):
     ).tag(config=True)
 
     sandbox_directory = Unicode(
-        "", help="The job's sandbox directory (grader.sandbox), or empty when not sandboxed.",
+        "", help="The job's sandbox directory (.sandbox), or empty when not sandboxed.",
     ).tag(config=True)
 
     module_names = Dict(
@@ -148,7 +149,7 @@ class GuardedExecute(Execute):
 
     def _probe(self, before: int, request: str = "report") -> None:
         """Ask the kernel's guard to take its baseline (``arm``, before the first cell) or what
-        changed since (``report``; see grader.kernel_guard); its answer comes through the
+        changed since (``report``; see grader.execute.kernel_guard); its answer comes through the
         sandbox's channel."""
         nonce = secrets.token_hex(12)
         names = dict(self.module_names) if request == "report" else {}

@@ -31,7 +31,6 @@ import ast
 import builtins
 import json
 import queue
-import re
 import shutil
 import subprocess
 import tempfile
@@ -40,11 +39,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cells
-from .check import CheckResult, ExerciseCheck, messages
-from .course import grading_env
-from .layout import Course
-from .policy import WARNING_STDERR_PATTERN
+from grader.core import cells
+from grader.core.course import Course
+from grader.core.repository import grading_env
+
+from .scoring import CheckResult, ExerciseCheck, messages, score
 
 BUILTINS = set(dir(builtins)) | {"display", "get_ipython"}
 NOT_STARTED = "not started (the answer cell is still the released stub)"
@@ -216,26 +215,6 @@ def make_plan(student: dict, source: dict, release: dict | None, assignment: str
 
 
 # ----------------------------------------------------------------------------- running
-
-
-def score(outputs: list[dict], points: float) -> float:
-    """nbgrader's ``determine_grade`` for a test cell, after the course's IgnorePattern."""
-    for output in outputs:
-        kind = output.get("output_type")
-        if kind == "stream" and output.get("name") == "stderr" and re.search(
-                WARNING_STDERR_PATTERN, output.get("text", "")):
-            continue
-        if kind == "error" or (kind == "stream" and output.get("name") == "stderr"):
-            return 0.0
-        if kind == "execute_result":
-            value = output.get("data", {}).get("text/plain", "")
-            value = "".join(value) if isinstance(value, list) else value
-            try:
-                value = float(value)
-            except ValueError:
-                return points
-            return min(value, points) if value >= 0 else points  # nbgrader's oddities
-    return points
 
 
 def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:

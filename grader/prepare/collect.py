@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .layout import Course, submission_checksum, valid_student_id
+from grader.core.course import Course, submission_checksum, valid_student_id
 
 DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:_.*|\.ipynb)?$"
 # Canvas's "Download Submissions": <sortable name>[_LATE]_<user id>_<attachment id>_<file name>.

@@ -104,3 +104,9 @@ def parse_cell(source: str) -> ast.Module | None:
         return ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return None
+
+
+def label(index: int, cell) -> str:
+    """How a message names a cell: ``cell 3 (grade_id)``, counting from 1."""
+    name = grade_id(cell)
+    return f"cell {index + 1} ({name})" if name else f"cell {index + 1}"
