@@ -136,6 +136,10 @@ def autograde(course: Course, students: list[str] | None = None,
         else:
             summary.skipped.append(submission)
     if not todo:
+        if cluster:  # nothing to grade; connecting still clears what killed workers left
+            from .dask_cluster import ClusterContext
+
+            ClusterContext(cluster, limit=0).close()
         summary.seconds = time.monotonic() - started
         return summary
 
