@@ -17,7 +17,7 @@ from pathlib import Path
 from grader.core import cells
 from grader.core.course import Course
 
-from .scoring import CheckResult, ExerciseCheck, messages, score
+from .scoring import CheckResult, ExerciseCheck, answer_notes, messages, score
 
 LEARNER = "me"
 
@@ -90,8 +90,13 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         target = course.submission_dir(LEARNER, assignment)
         target.mkdir(parents=True)
         shutil.copyfile(notebook, target / f"{assignment}.ipynb")
+        student = json.loads(notebook.read_text(encoding="utf-8")) if _is_json(notebook) else {}
+        release_path = course.release / assignment / f"{assignment}.ipynb"
+        release = json.loads(release_path.read_text(encoding="utf-8"))
+        notes = answer_notes(student, release, [e.name for e in cells.exercises(release)
+                                                if not e.manual])
         summary = autograde(course, timeout=timeout, progress=False,
-                            on_cell=_exercise_listener(course, assignment, on_exercise))
+                            on_cell=_exercise_listener(course, assignment, on_exercise, notes))
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)
@@ -110,14 +115,25 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
                 points, maximum = row.exercises[exercise.name]
                 check_row = ExerciseCheck(exercise.name, None if exercise.manual else points,
                                           maximum)
-                for test in exercise.tests:
-                    check_row.messages += messages(executed.get(test))
+                if exercise.name in notes:
+                    check_row.messages = [notes[exercise.name]]
+                else:
+                    for test in exercise.tests:
+                        check_row.messages += messages(executed.get(test))
                 result.exercises.append(check_row)
         return result
 
 
+def _is_json(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
 def _exercise_listener(course: Course, assignment: str,
-                       on_exercise: Callable[[ExerciseCheck], None] | None):
+                       on_exercise: Callable[[ExerciseCheck], None] | None,
+                       notes: dict[str, str]):
     """An ``autograde`` ``on_cell`` callback that calls ``on_exercise`` once all the test cells
     of an exercise have run, scored by nbgrader's rules."""
     if on_exercise is None:
@@ -139,8 +155,12 @@ def _exercise_listener(course: Course, assignment: str,
                 tests.discard(test)
                 found[name].points += score(cell["outputs"], points[test])
                 marker = "### BEGIN HIDDEN TESTS" if test in hidden else ""
-                found[name].messages += messages({"source": marker, "outputs": cell["outputs"],
-                                                  "metadata": {"nbgrader": {"grade_id": test}}})
+                if name in notes:
+                    found[name].messages = [notes[name]]
+                else:
+                    found[name].messages += messages({
+                        "source": marker, "outputs": cell["outputs"],
+                        "metadata": {"nbgrader": {"grade_id": test}}})
                 if not tests:
                     on_exercise(found[name])
     return heard
