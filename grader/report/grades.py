@@ -62,8 +62,8 @@ def collect_rows(course: Course) -> list[Row]:
     from nbgrader.api import Gradebook
 
     if course.db_path is not None and not course.db_path.exists():
-        raise ValueError(f"no gradebook at {course.db_path}: run `python -m grader release` "
-                         "first")
+        raise ValueError(f"no gradebook at {course.db_path}: run "
+                         f"`{course.command('release')}` first")
     verdicts = records(course)
     rows = []
     with Gradebook(course.db_url, course.config().CourseDirectory.course_id) as gb:
