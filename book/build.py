@@ -22,6 +22,7 @@ Executed notebooks are kept in a cache keyed by what they depend on (the noteboo
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -109,11 +110,78 @@ def build(options: Options, log=print) -> Path:
     for line in warnings:
         log(line)
     (html / ".nojekyll").touch()  # GitHub Pages would hide _static/ and _images/
+    readable_from_file(html)
     shutil.rmtree(options.out, ignore_errors=True)
     options.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(html, options.out)
     log(f"built {options.out / 'index.html'} in {time.monotonic() - started:.0f} s")
     return options.out / "index.html"
+
+
+# ----------------------------------------------------------------------------- file://
+
+# Sphinx's {download} link: ``download`` is ignored for another file:// URL (each is an origin of
+# its own), so Chromium opened the notebook's JSON in the tab instead of saving it.
+_DOWNLOAD_LINK = re.compile(
+    r'<a class="reference download internal" download="" href="(?P<href>_downloads/[^"]+\.ipynb)">')
+
+# Sphinx's search fetches each result's page for its excerpt, which Chromium refuses from file://
+# (no CORS for file URLs). The pages' main content ships with the search page, and its fetch
+# answers from it when the book is read from file:// (served over HTTP, the real fetch runs).
+_SEARCH_SHIM = """
+(() => {
+  if (location.protocol !== "file:" || !window.BOOK_PAGES) return;
+  const fetchFromDisk = window.fetch.bind(window);
+  const root = new URL(".", document.currentScript ? document.currentScript.src : location.href);
+  window.fetch = (resource, options) => {
+    const url = new URL(typeof resource === "string" ? resource : resource.url, location.href);
+    const page = url.href.split("#")[0].split("?")[0].slice(new URL("..", root).href.length);
+    if (page in window.BOOK_PAGES) {
+      return Promise.resolve(new Response(
+        "<!DOCTYPE html><html><body>" + window.BOOK_PAGES[page] + "</body></html>",
+        {headers: {"Content-Type": "text/html"}}));
+    }
+    return fetchFromDisk(resource, options);
+  };
+})();
+"""
+
+
+def readable_from_file(html: Path) -> None:
+    """Make what Chromium refuses from ``file://`` work there: download links carry the notebook
+    itself (a ``data:`` URL, which ``download`` saves), and search results get their excerpts.
+    The theme's source-download item is gone (conf.py), and so is the empty ``_sources/``."""
+    from bs4 import BeautifulSoup
+
+    pages = {}
+    for page in sorted(html.glob("*.html")):
+        content = page.read_text(encoding="utf-8")
+
+        def inline(match: re.Match, folder: Path = page.parent) -> str:
+            notebook = folder / match["href"]
+            data = base64.b64encode(notebook.read_bytes()).decode("ascii")
+            return (f'<a class="reference download internal" download="{notebook.name}" '
+                    f'href="data:application/x-ipynb+json;base64,{data}">')
+
+        content = _DOWNLOAD_LINK.sub(inline, content)
+        page.write_text(content, encoding="utf-8")
+        if page.name in ("search.html", "genindex.html"):
+            continue
+        main = BeautifulSoup(content, "html.parser").find(attrs={"role": "main"})
+        if main is None:
+            continue
+        for element in main.find_all(["script", "style", "img", "svg", "form", "button"]):
+            element.decompose()
+        pages[page.name] = str(main)
+    shutil.rmtree(html / "_downloads", ignore_errors=True)
+    shutil.rmtree(html / "_sources", ignore_errors=True)
+    (html / "_static" / "book_pages.js").write_text(
+        "window.BOOK_PAGES = " + json.dumps(pages) + ";\n" + _SEARCH_SHIM, encoding="utf-8")
+    search = html / "search.html"
+    content = search.read_text(encoding="utf-8")
+    head_end = content.index("</head>")
+    search.write_text(content[:head_end] + '<script src="_static/book_pages.js"></script>\n'
+                      + content[head_end:], encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- notebooks
@@ -285,10 +353,17 @@ def execute(nb: dict, name: str, threads: str) -> dict:
 
     os.environ.update(grading_env({"COURSE_THREADS": os.environ.get("COURSE_THREADS", threads),
                                    "MPLBACKEND": "module://matplotlib_inline.backend_inline"}))
+    from traitlets.config import Config
+
     notebook = nbformat.reads(json.dumps(nb), as_version=4)
+    # ZeroMQ over ipc sockets in the work folder: no TCP port to race for, and no kernel warning
+    # that TCP is unencrypted.
+    config = Config()
+    config.KernelManager.transport = "ipc"
     with tempfile.TemporaryDirectory(prefix=f"book-{name}-") as workdir:
+        config.KernelManager.ip = f"{workdir}/kernel"
         client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": workdir}})
+                                resources={"metadata": {"path": workdir}}, config=config)
         try:
             client.execute()
         except CellExecutionError as error:

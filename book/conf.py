@@ -34,7 +34,9 @@ html_last_updated_fmt = None
 html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
-    "use_download_button": True,
+    # Its items were the page's source (empty: html_copy_source is off) and print-to-PDF; each
+    # page opens with its own download link instead (book.build).
+    "use_download_button": False,
     "use_fullscreen_button": False,
     "use_repository_button": False,
     "navigation_with_keys": False,

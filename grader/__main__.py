@@ -155,12 +155,17 @@ def _add_report(command) -> None:
         "<assignment>_scores.png (points per exercise), and print a summary. Submissions that\n"
         "failed to grade have an empty score and their status says why.\n\n"
         "--lms canvas|moodle also writes grader/reports/<lms>_import.csv for the LMS's\n"
-        "gradebook import; a score still waiting for a manual grade is left empty there.")
+        "gradebook import, one column per assignment with a graded submission (or those of\n"
+        "--assignment), and says what the LMS will do with each column; a score still\n"
+        "waiting for a manual grade is left empty there.")
     report.add_argument("--lms", choices=("canvas", "moodle"),
                         help="also write the scores as this LMS's gradebook import reads them")
     report.add_argument("--roster", type=Path, metavar="CSV",
                         help="Canvas's own gradebook export, to fill in each student's name, "
                              "ids and section and the assignment columns' titles")
+    report.add_argument("--assignment", nargs="+", action="extend", metavar="ID",
+                        help="--lms: only these assignments' columns (default: every assignment "
+                             "with a graded submission)")
 
 
 def _add_feedback(command) -> None:
@@ -336,7 +341,10 @@ def _report(course: Course, args) -> int:
 
     if args.roster and args.lms != "canvas":
         raise ValueError("--roster is Canvas's gradebook export: use it with --lms canvas")
-    rows, written, summary = report(course, lms=args.lms, roster=args.roster)
+    if args.assignment and not args.lms:
+        raise ValueError("--assignment chooses the LMS file's columns: use it with --lms")
+    rows, written, summary = report(course, lms=args.lms, roster=args.roster,
+                                    assignments=args.assignment)
     print(summary, end="")
     for path in written:
         print(f"wrote {path}")
@@ -344,8 +352,13 @@ def _report(course: Course, args) -> int:
 
 
 def _feedback(course: Course, args) -> int:
-    from grader.report.feedback import generate
+    from grader.report.feedback import generate, pending_by_hand
 
+    waiting = pending_by_hand(course, students=args.student, assignments=args.assignment)
+    if waiting:
+        print(f"warning: {len(waiting)} submissions have answers still to grade by hand; their "
+              "pages say 'not graded yet' there (grade them in the formgrader, then run "
+              "feedback again): " + ", ".join(f"{s}/{a}" for s, a in sorted(waiting)))
     written, skipped = generate(course, students=args.student, assignments=args.assignment)
     for path in written:
         print(f"wrote {path}")

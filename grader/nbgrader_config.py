@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.core.policy import WARNING_STDERR_PATTERN
 from grader.core.repository import gradebook_url
+from grader.report.mathjax import FORMGRADER_PAGE
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
 
@@ -33,6 +34,11 @@ c.CourseDirectory.source_with_tests_directory = "grader/source_with_tests"
 #   c.CourseDirectory.db_url = gradebook_url("postgresql://grader@db.example.org:5432/rnn")
 # (the password goes in ~/.pgpass, not here). `python -m grader --db URL` overrides it once.
 c.CourseDirectory.db_url = gradebook_url(f"sqlite:///{repo_root / 'grader' / 'gradebook.db'}")
+
+# The formgrader's submission pages load MathJax 2 from a CDN (raw TeX offline, and a script error
+# that stops the page's set-up); the course's page is nbgrader's with the local MathJax 3 instead.
+c.HTMLExporter.template_file = str(FORMGRADER_PAGE)
+c.HTMLExporter.filters = {"course_mathjax": "grader.report.mathjax.formgrader_html"}
 
 # Execute.timeout, not ExecutePreprocessor.timeout: nbgrader's Execute preprocessor declares its
 # own `timeout` trait, so a value given to the parent class is silently ignored.

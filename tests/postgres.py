@@ -41,6 +41,23 @@ def require_binaries() -> Path:
     pytest.skip(missing)
 
 
+def as_superuser(db_url: str, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the PostgreSQL client ``program`` (createuser, createdb, psql) as the server's
+    ``postgres`` superuser on its Unix socket, as an administrator does on the database server
+    (``sudo -u postgres createuser ...``)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    scratch = _socket_dirs[url.port]
+    command = [str(require_binaries() / program), "-h", str(scratch), "-p", str(url.port),
+               "-U", "postgres", *args]
+    return subprocess.run(_as_server_user(command), capture_output=True, text=True, timeout=120,
+                          cwd=scratch)
+
+
+_socket_dirs: dict[int, Path] = {}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,14 +72,19 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def server(database: str = "gradebook"):
-    """Start a server, create ``database``, yield its SQLAlchemy URL; stop it afterwards."""
+def server(database: str = "gradebook", passwords: bool = False):
+    """Start a server, create ``database``, yield its SQLAlchemy URL; stop it afterwards.
+
+    With ``passwords``, connections over TCP need a password (scram-sha-256), as on a real
+    server, and only the ``postgres`` superuser on the server's Unix socket (which
+    :func:`as_superuser` uses) gets in without one."""
     folder = require_binaries()
     scratch = Path(tempfile.mkdtemp(prefix="rnn-postgres-"))
     data = scratch / "data"
     if os.geteuid() == 0:
         shutil.chown(scratch, "postgres")
     port = free_port()
+    _socket_dirs[port] = scratch
     user = "postgres" if os.geteuid() == 0 else None
 
     def run(*command: str) -> None:
@@ -72,7 +94,8 @@ def server(database: str = "gradebook"):
             raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n"
                                f"{done.stdout}\n{done.stderr}")
 
-    run(str(folder / "initdb"), "-D", str(data), "-A", "trust", "-U", user or "postgres",
+    auth = (["--auth-local=trust", "--auth-host=scram-sha-256"] if passwords else ["-A", "trust"])
+    run(str(folder / "initdb"), "-D", str(data), *auth, "-U", user or "postgres",
         "--no-sync", "-E", "UTF8")
     # Tests need no durability: no fsync, a small footprint, only loopback and our socket dir.
     options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={scratch}"
@@ -81,7 +104,7 @@ def server(database: str = "gradebook"):
     run(str(folder / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(scratch / "server.log"),
         "-w", "-t", "60", "start")
     try:
-        run(str(folder / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+        run(str(folder / "createdb"), "-h", str(scratch), "-p", str(port), "-U", "postgres",
             database)
         yield f"postgresql://postgres@127.0.0.1:{port}/{database}"
     finally:

@@ -85,3 +85,21 @@ def test_mathjax_is_local_and_replaces_the_cdn_in_an_nbconvert_page():
     assert offline.endswith("</head><body>$x^2$</body></html>")
     with pytest.raises(ValueError, match="not an HTML page with a <head>"):
         mathjax.offline("<p>fragment</p>")
+
+
+def test_a_book_kernel_runs_without_the_unencrypted_tcp_warning():
+    """`make site` printed ipykernel's "Kernel is running over TCP without encryption" once per
+    notebook: the book's kernels talk over ipc sockets."""
+    import subprocess
+    import sys
+
+    program = ("from book.build import execute\n"
+               "nb = {'nbformat': 4, 'nbformat_minor': 5, 'metadata': {}, 'cells': [\n"
+               "  {'cell_type': 'code', 'metadata': {}, 'source': 'print(6 * 7)',\n"
+               "   'outputs': [], 'execution_count': None, 'id': 'probe'}]}\n"
+               "print(''.join(execute(nb, 'probe', '1')['cells'][0]['outputs'][0]['text']))\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("42"), result.stdout
+    assert "without encryption" not in result.stderr, result.stderr[-2000:]

@@ -4,7 +4,8 @@ from ``file://`` with the network refused (see tests/offline_browser.py).
 From the front page the test follows the book's "next" links through every notebook, in course
 order, and checks on each page that the formulas were typeset (no raw ``$...$`` left), every image
 loaded, no solution or hidden-test line is there, and the download link gives the released
-notebook; then the search box finds "spectral radius". Screenshots land in pytest's temporary
+notebook (a download, even from ``file://``); then the search box finds "spectral radius" and
+shows an excerpt of each page it found. Screenshots land in pytest's temporary
 directory.
 """
 
@@ -97,9 +98,16 @@ def test_the_book_reads_offline_from_file_in_course_order(site, tmp_path):
         page.wait_for_url(re.compile(r"search\.html"))
         results = page.locator("#search-results li")
         results.first.wait_for(timeout=30_000)
+        # Each hit shows an excerpt of its page (Sphinx fetches the page for it, which
+        # Chromium refuses from file:// unless the book answers that fetch itself).
+        page.locator("#search-results li p.context").first.wait_for(timeout=30_000)
+        excerpts = [normal(t) for t in page.locator("#search-results li p.context")
+                    .all_inner_texts()]
         hits = [normal(t) for t in results.all_inner_texts()]
     assert visited == list(ASSIGNMENTS), f"the next links went {visited}"
     assert any("03" in hit for hit in hits), f"search for 'spectral radius' found {hits}"
+    assert any("spectral radius" in e.lower() for e in excerpts), excerpts[:3]
+    assert not (site / "_sources").exists() and not (site / "_downloads").exists()
     assert not blocked, f"the book asked the network for {sorted(set(blocked))[:5]}"
 
 
@@ -118,9 +126,14 @@ def check_page(page, assignment: str, hidden: set[str]) -> None:
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     if "explore(" in text:
         assert "In JupyterLab the figure below is live" in text, f"{assignment}: explorer note"
+    # The link saves the released notebook, from file:// too (no JSON opened in the tab), and no
+    # theme item points at a source folder the book does not have.
     link = page.locator("a.download", has_text="Download this notebook").first
-    target = Path(unquote(urlparse(link.get_attribute("href") or "").path))
-    if not target.is_absolute():
-        target = Path(unquote(urlparse(page.url).path)).parent / target
+    with page.expect_download(timeout=30_000) as saving:
+        link.click()
+    download = saving.value
     released = REPO_ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
-    assert target.read_bytes() == released.read_bytes(), f"{assignment}: wrong download"
+    assert download.suggested_filename == released.name
+    assert Path(download.path()).read_bytes() == released.read_bytes(), f"{assignment}: download"
+    assert Path(unquote(urlparse(page.url).path)).stem == assignment, page.url
+    assert page.locator("a[href*='_sources']").count() == 0, f"{assignment}: _sources link"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,23 @@ class Course:
 
         repository.put_tools_on_path()  # nbgrader runs `alembic` when it creates a gradebook
         return Gradebook(self.db_url, self.course_id)
+
+    @property
+    def shown_db_url(self) -> str:
+        """The gradebook's URL as messages show it: no password, no driver name."""
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(self.db_url).render_as_string(hide_password=True)
+        return shown.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def command(self, name: str) -> str:
+        """``python -m grader NAME`` as it must be typed for this course and gradebook."""
+        words = ["python -m grader", name]
+        if self.root != repository.REPO_ROOT:
+            words += ["--root", shlex.quote(str(self.root))]
+        if self.database is not None:
+            words += ["--db", shlex.quote(self.shown_db_url)]
+        return " ".join(words)
 
     @property
     def db_path(self) -> Path | None:

@@ -57,10 +57,12 @@ def find_submissions(course: Course, students: list[str] | None = None,
     """Submissions under ``submitted/<student>/<assignment>/`` for released assignments."""
     released = course.released_assignments()
     if not released:
-        raise ValueError("no assignment is released yet: run `python -m grader release` first")
+        raise ValueError(f"no assignment is released yet in the gradebook {course.shown_db_url}: "
+                         f"run `{course.command('release')}` first")
     unknown = sorted(set(assignments or ()) - set(released))
     if unknown:
-        raise ValueError(f"not released (run `release` first): {', '.join(unknown)}; "
+        raise ValueError(f"not released in the gradebook {course.shown_db_url} (run "
+                         f"`{course.command('release')}` first): {', '.join(unknown)}; "
                          f"released: {', '.join(released) or 'none'}")
     wanted = [a for a in released if not assignments or a in assignments]
     found = []
@@ -110,6 +112,10 @@ def autograde(course: Course, students: list[str] | None = None,
     known = gradebook.records(course)
     todo = _to_grade(course, students, assignments, force, known, summary)
     if not todo:
+        if cluster:  # nothing to grade; connecting still clears what killed workers left
+            from .dask_cluster import ClusterContext
+
+            ClusterContext(cluster, limit=0).close()
         summary.seconds = time.monotonic() - started
         return summary
 

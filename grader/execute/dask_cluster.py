@@ -33,6 +33,7 @@ from pathlib import Path
 
 from grader.core.course import submission_checksum
 from grader.core.verdict import ERROR, FAILED, Result
+from grader.execute.sandbox import SCRATCH_PREFIX
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -69,7 +70,8 @@ class ClusterContext:
         self._bundles: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
         self.hosts = self.threads_per_host()
-        # Each worker's fork server imports the grader while the first jobs are being sent.
+        # Each worker removes the leftovers of killed workers on its machine, and its fork server
+        # imports the grader while the first jobs are being sent.
         self.client.run(warm_up)
 
     @property
@@ -204,7 +206,9 @@ def grade_remotely(job, submission: dict[str, bytes], bundle: dict, limit: float
     worker = get_worker()
     host = worker.address.rsplit(":", 1)[0].split("://")[-1]
 
-    with tempfile.TemporaryDirectory(prefix="rnn-grader-remote-") as scratch:
+    # Named like a local run's scratch (prefix, then this process's id), so that once this worker
+    # is killed mid-job the next run's warm_up on this machine removes what it left.
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-remote-") as scratch:
         scratch = Path(scratch)
         release = write_files(bundle["release"], scratch / "release" / job.assignment)
         (scratch / "template.db").write_bytes(bundle["template"])
@@ -268,6 +272,11 @@ def start_fork_server():
 
 
 def warm_up() -> None:
+    """Run on every worker as a run starts: what killed workers left on this machine (their
+    job folders, a gradebook copy among them) goes, and the fork server starts."""
+    from .autograde import remove_leftovers
+
+    remove_leftovers()
     start_fork_server()
 
 

@@ -21,6 +21,7 @@ from grader.core.verdict import HAS_GRADES, Issue, Result
 from .scoring import (
     CheckResult,
     ExerciseCheck,
+    answer_notes,
     cell_points,
     max_points_of,
     messages,
@@ -105,21 +106,28 @@ def check(notebook: Path, assignment: str | None = None, timeout: int | None = N
         target = course.submission_dir(LEARNER, assignment)
         target.mkdir(parents=True)
         shutil.copyfile(notebook, target / f"{assignment}.ipynb")
+        student = json.loads(notebook.read_text(encoding="utf-8")) if _is_json(notebook) else {}
+        release_path = course.release / assignment / f"{assignment}.ipynb"
+        release = json.loads(release_path.read_text(encoding="utf-8"))
+        notes = answer_notes(student, release, [e.name for e in cells.exercises(release)
+                                                if not e.manual])
         why = sandbox_check()
         summary = autograde(course, timeout=timeout, progress=False, sandbox=why is None,
-                            on_cell=_exercise_listener(course, assignment, on_exercise),
+                            on_cell=_exercise_listener(course, assignment, on_exercise, notes),
                             unsandboxed=unsandboxed_issue(why or ""))
         graded = summary.graded[0]
         result = CheckResult(assignment, graded.status, issues=[str(i) for i in graded.issues],
                              reason=graded.reason)
         if graded.status in HAS_GRADES:
-            result.exercises = _exercise_checks(course, graded)
+            result.exercises = _exercise_checks(course, graded, notes)
         return result
 
 
-def _exercise_checks(course: Course, graded: Result) -> list[ExerciseCheck]:
+def _exercise_checks(course: Course, graded: Result,
+                     notes: dict[str, str]) -> list[ExerciseCheck]:
     """Each exercise of the graded notebook: its points from nbgrader's scores, out of what the
-    released notebook says it is worth, and what its failing tests said."""
+    released notebook says it is worth, and what its failing tests said (or its answer's note:
+    not started, or the syntax error that stops it)."""
     import nbformat
 
     from grader.report.grades import exercise_layout
@@ -137,14 +145,25 @@ def _exercise_checks(course: Course, graded: Result) -> list[ExerciseCheck]:
     for exercise in (e for exercises in layout.values() for e in exercises):
         check_row = ExerciseCheck(exercise.name, points_of(exercise, scores),
                                   max_points_of(exercise, worth))
-        for test in exercise.tests:
-            check_row.messages += messages(executed.get(test))
+        if exercise.name in notes:
+            check_row.messages = [notes[exercise.name]]
+        else:
+            for test in exercise.tests:
+                check_row.messages += messages(executed.get(test))
         found.append(check_row)
     return found
 
 
+def _is_json(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
 def _exercise_listener(course: Course, assignment: str,
-                       on_exercise: Callable[[ExerciseCheck], None] | None):
+                       on_exercise: Callable[[ExerciseCheck], None] | None,
+                       notes: dict[str, str]):
     """An ``autograde`` ``on_cell`` callback that calls ``on_exercise`` once all the test cells
     of an exercise have run, scored by nbgrader's rules."""
     if on_exercise is None:
@@ -166,8 +185,12 @@ def _exercise_listener(course: Course, assignment: str,
                 tests.discard(test)
                 scores[test] = score(cell["outputs"], points[test])
                 marker = "### BEGIN HIDDEN TESTS" if test in hidden else ""
-                found[name].messages += messages({"source": marker, "outputs": cell["outputs"],
-                                                  "metadata": {"nbgrader": {"grade_id": test}}})
+                if name in notes:
+                    found[name].messages = [notes[name]]
+                else:
+                    found[name].messages += messages({
+                        "source": marker, "outputs": cell["outputs"],
+                        "metadata": {"nbgrader": {"grade_id": test}}})
                 if not tests:
                     found[name].points = points_of(exercises[name], scores)
                     on_exercise(found[name])

@@ -14,7 +14,8 @@ from pathlib import Path
 from grader.core import cells
 from grader.core.course import Course
 
-from .exercise import NOT_STARTED, check_exercises, read
+from .exercise import check_exercises, read
+from .scoring import NOT_STARTED
 
 TEXT_STUB = "YOUR ANSWER HERE"
 

@@ -11,6 +11,48 @@ from grader.core import cells
 from grader.core.policy import WARNING_STDERR_PATTERN
 from grader.core.verdict import HAS_GRADES
 
+NOT_STARTED = "not started (the answer cell is still the released stub)"
+
+
+def answer_note(answer: str, stub: str | None) -> str | None:
+    """What both check modes say about an answer cell instead of its tests' errors: "not
+    started" for the released stub, or the SyntaxError/IndentationError that stops it, with
+    its line (otherwise the tests only report that the function is not defined)."""
+    if stub is not None and answer.strip() == stub.strip():
+        return NOT_STARTED
+    try:
+        compile(answer, "<answer cell>", "exec")
+        return None
+    except SyntaxError as error:  # IndentationError included
+        problem = error
+    try:  # perhaps only IPython's syntax (a magic): read it as the kernel does
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        compile(TransformerManager().transform_cell(answer), "<answer cell>", "exec")
+        return None
+    except SyntaxError:
+        pass
+    line = (problem.text or "").strip()
+    where = f"line {problem.lineno} of the answer cell" if problem.lineno else "the answer cell"
+    return (f"the answer does not run: {type(problem).__name__}: {problem.msg} ({where}"
+            + (f": {line[:120]}" if line else "") + ")")
+
+
+def answer_notes(student: dict, release: dict | None, names: list[str]) -> dict[str, str]:
+    """``answer_note`` for each of the exercises ``names`` (notebooks as plain JSON)."""
+    def sources(nb):
+        return {cells.grade_id(c): "".join(c["source"]) if isinstance(c["source"], list)
+                else c["source"] for c in (nb or {}).get("cells", []) if cells.is_solution(c)}
+
+    answers, stubs = sources(student), sources(release)
+    notes = {}
+    for name in names:
+        if name in answers:
+            note = answer_note(answers[name], stubs.get(name))
+            if note:
+                notes[name] = note
+    return notes
+
 
 @dataclass
 class ExerciseCheck:

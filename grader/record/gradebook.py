@@ -110,7 +110,8 @@ def make_template(course: Course, destination: Path) -> Path:
     from sqlalchemy import create_engine, text
 
     if course.db_path is not None and not course.db_path.exists():
-        raise FileNotFoundError(f"no gradebook at {course.db_path}: run `release` first")
+        raise FileNotFoundError(f"no gradebook at {course.db_path}: run "
+                                f"`{course.command('release')}` first")
     source, target = create_engine(course.db_url), create_engine(f"sqlite:///{destination}")
     try:
         Base.metadata.create_all(target)
@@ -261,13 +262,51 @@ def _write_grades(gb, result: Result) -> None:
         for cell, score in graded.scores.items():
             grade = grades[cell]
             grade.auto_score = score
-            # nbgrader's rule: a manual grade already given, or no automatic score, needs a look.
-            grade.needs_manual_grade = grade.manual_score is not None or score is None
+            # Only a cell without any score waits for a person. nbgrader's own rule also sends a
+            # cell graded by hand back to "needs manual grade" on every regrade, which blanked
+            # the exercise and the LMS files until someone clicked "Resolve" in the formgrader:
+            # a regrade never undoes a manual grade or its graded status.
+            grade.needs_manual_grade = grade.manual_score is None and score is None
         for cell, comment in graded.comments.items():
             comments[cell].auto_comment = comment
         notebook.late_submission_penalty = graded.late_penalty
         if result.status != GRADED:
             notebook.flagged = True
+
+
+def apply_late_penalties(course: Course) -> int:
+    """Apply the course's late policy (nbgrader's ``LateSubmissionPlugin``) to the *current*
+    score of every late submission, manual grades included; return how many penalties changed.
+
+    nbgrader fixes a notebook's penalty when ``autograde`` runs; a written answer graded by hand
+    later was then added on top of it (a late submission under the "zero" policy ended 1.5/18).
+    ``report`` and ``feedback`` call this first, so the policy holds for the final score
+    whenever the manual grades arrive."""
+    from nbgrader.api import SubmittedAssignment
+    from nbgrader.plugins import LateSubmissionPlugin
+
+    plugin = LateSubmissionPlugin(config=course.config())
+    changed = 0
+    with locked(course), _gradebook(course) as gb:
+        try:
+            _lock_database(gb, course)
+            for submission in gb.db.query(SubmittedAssignment).all():
+                late = submission.total_seconds_late
+                for notebook in submission.notebooks:
+                    penalty = None
+                    if late > 0:
+                        penalty = plugin.late_submission_penalty(
+                            submission.student_id, notebook.score, late)
+                        if penalty is not None:
+                            penalty = min(max(float(penalty), 0.0), float(notebook.score))
+                    if (notebook.late_submission_penalty or 0.0) != (penalty or 0.0):
+                        notebook.late_submission_penalty = penalty
+                        changed += 1
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+    return changed
 
 
 def _write_record(gb, result: Result) -> None:

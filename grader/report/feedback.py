@@ -42,7 +42,8 @@ from grader.core import cells
 from grader.core.course import Course
 from grader.core.sanitize import sanitize_notebook
 from grader.core.verdict import FLAGGED, HAS_GRADES
-from grader.record.gradebook import Record, records
+from grader.prepare.collect import LMS_LATE
+from grader.record.gradebook import Record, apply_late_penalties, records
 
 from . import mathjax
 
@@ -152,6 +153,7 @@ def generate(course: Course, students: list[str] | None = None,
     """Write feedback for every graded submission (or the chosen ones); return the HTML files
     written and the (student, assignment, why) of those that got none."""
     written, skipped = [], []
+    apply_late_penalties(course)
     for (student, assignment), record in sorted(records(course).items()):
         if (students and student not in students) or (assignments
                                                       and assignment not in assignments):
@@ -170,13 +172,60 @@ def generate(course: Course, students: list[str] | None = None,
     return written, skipped
 
 
+def pending_by_hand(course: Course, students: list[str] | None = None,
+                    assignments: list[str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(student, assignment) -> the cells still waiting for a manual grade (their grade ids)."""
+    found = {}
+    with course.gradebook() as gb:
+        for assignment in gb.assignments:
+            if assignments and assignment.name not in assignments:
+                continue
+            for submission in assignment.submissions:
+                if students and submission.student_id not in students:
+                    continue
+                waiting = [g.name for n in submission.notebooks for g in n.grades
+                           if g.needs_manual_grade]
+                if waiting:
+                    found[(submission.student_id, assignment.name)] = waiting
+    return found
+
+
+def _standing(course: Course, student: str, assignment: str) -> tuple[str | None, set[str]]:
+    """What the page must say beyond the scores: why a late penalty was taken (None when there
+    is none), and the cells not graded by hand yet."""
+    with course.gradebook() as gb:
+        submission = gb.find_submission(assignment, student)
+        pending = {g.name for n in submission.notebooks for g in n.grades if g.needs_manual_grade}
+        penalty = sum(float(n.late_submission_penalty or 0.0) for n in submission.notebooks)
+        late, score = submission.total_seconds_late, float(submission.score)
+        maximum = float(submission.max_score)
+    if late <= 0:
+        return None, pending
+    hours, minutes = divmod(round(late / 60), 60)
+    method = course.config().LateSubmissionPlugin.get("penalty_method", "none")
+    policy = {"zero": "late work scores 0", "none": "lateness is recorded, without a penalty"}
+    note = (f"**Handed in late**: {hours}h {minutes:02d}m after the due date. Under the course's "
+            f"late policy ({policy.get(method, method)}), ")
+    if penalty > 0:
+        note += (f"{penalty:g} points are taken off, so this submission scores "
+                 f"{max(score - penalty, 0.0):g} of {maximum:g}")
+        if pending:
+            note += ", and so will it once every answer is graded by hand"
+        note += "."
+    else:
+        note += "no points are taken off."
+    return note, pending
+
+
 def _render(course: Course, student: str, assignment: str, record: Record) -> str | None:
+    late_note, pending = _standing(course, student, assignment)
+    verdict = "\n\n".join(part for part in (late_note, verdict_text(record)) if part) or None
     config = course.config()
     config.CourseDirectory.student_id = student
     config.CourseDirectory.assignment_id = assignment
     config.GenerateFeedback.preprocessors = [StudentView, GetGrades, CSSHTMLHeaderPreprocessor]
     converter = _Feedback(coursedir=CourseDirectory(config=config), config=config,
-                          verdict=verdict_text(record),
+                          verdict=verdict,
                           submitted=course.submission_dir(student, assignment),
                           release=course.release / assignment)
     converter.force = True
@@ -189,7 +238,10 @@ def _render(course: Course, student: str, assignment: str, record: Record) -> st
         labels = (score_labels(nbformat.read(str(graded), as_version=4))
                   if graded.is_file() else {})
         page.write_text(mathjax.with_policy(mathjax.offline(
-            name_scores(page.read_text(encoding="utf-8"), labels))), encoding="utf-8")
+            name_scores(page.read_text(encoding="utf-8"), labels, pending))), encoding="utf-8")
+    # nbgrader copies every file of the autograded folder; these two are the grader's records.
+    for record_file in ("timestamp.txt", LMS_LATE):
+        (course.feedback_dir(student, assignment) / record_file).unlink(missing_ok=True)
     return None
 
 
@@ -199,6 +251,7 @@ def score_labels(nb) -> dict[str, str]:
     sources = {cells.grade_id(c): c.source for c in nb.cells}
     labels = {}
     for exercise in cells.exercises(nb):
+        labels[f"comment-{exercise.name}"] = f"{exercise.name} — comment"
         if exercise.manual:
             labels[exercise.name] = f"{exercise.name} — written answer"
         for test in exercise.tests:
@@ -213,18 +266,45 @@ def score_labels(nb) -> dict[str, str]:
 
 _SCORE_LINE = re.compile(r'<li><a href="#(?P<id>[^"]+)">[^<]*</a>\s*'
                          r'\(Score: (?P<score>[-\d.]+) / (?P<points>[\d.]+)\)</li>')
+_COMMENT_LINE = re.compile(r'<li><a href="#(?P<id>comment-[^"]+)">Comment</a></li>')
+_TOTAL = re.compile(r'<h4>(?P<name>[^<]*) \(Score: (?P<score>[-\d.]+) / (?P<points>[\d.]+)\)</h4>')
 
 
-def name_scores(html: str, labels: dict[str, str]) -> str:
+def name_scores(html: str, labels: dict[str, str], pending: set[str] = frozenset()) -> str:
     """The page's score list with each line named by ``labels`` ("Test cell (Score: 2.0 / 2.0)"
-    becomes "tanh_derivative — hidden tests: 2/2")."""
+    becomes "tanh_derivative — hidden tests: 2/2", "Comment" becomes "tanh_derivative —
+    comment"); a cell in ``pending`` (not graded by hand yet) says so instead of scoring 0, in
+    the list, above the cell and in the total."""
     def named(match: re.Match) -> str:
-        label = labels.get(match["id"])
-        if label is None:
+        label = labels.get(match["id"], "")
+        points = f'{float(match["points"]):g}'
+        if match["id"] in pending:
+            return (f'<li><a href="#{match["id"]}">{label or match["id"]}</a>: '
+                    f'not graded yet (of {points})</li>')
+        if not label:
             return match[0]
-        return (f'<li><a href="#{match["id"]}">{label}</a>: '
-                f'{float(match["score"]):g}/{float(match["points"]):g}</li>')
-    return _SCORE_LINE.sub(named, html)
+        return f'<li><a href="#{match["id"]}">{label}</a>: {float(match["score"]):g}/{points}</li>'
+
+    def commented(match: re.Match) -> str:
+        label = labels.get(match["id"], f'{match["id"][len("comment-"):]} — comment')
+        return f'<li><a href="#{match["id"]}">{label}</a></li>'
+
+    def total(match: re.Match) -> str:
+        if not pending:
+            return match[0]
+        waiting = len(pending)
+        return (f'<h4>{match["name"]} (Score so far: {float(match["score"]):g} / '
+                f'{float(match["points"]):g}; {waiting} answer{"s" if waiting > 1 else ""} '
+                'not graded yet)</h4>')
+
+    html = _COMMENT_LINE.sub(commented, _SCORE_LINE.sub(named, html))
+    html = _TOTAL.sub(total, html, count=1)
+    for cell in pending:
+        heading = re.compile(rf'(<a name="{re.escape(cell)}"></a>\s*<div class="panel-heading">'
+                             r'(?:(?!</div>).)*?)Score: [-\d.]+ / (?P<points>[\d.]+)', re.S)
+        html = heading.sub(lambda m: f'{m[1]}Not graded yet (of {float(m["points"]):g} points)',
+                           html, count=1)
+    return html
 
 
 class _Feedback(GenerateFeedback):

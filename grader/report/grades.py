@@ -28,7 +28,7 @@ from grader.core import cells
 from grader.core.course import Course
 from grader.core.verdict import ERROR, FAILED, FLAGGED, GRADED, HAS_GRADES, NOT_SUBMITTED
 from grader.prepare.collect import LMS_LATE
-from grader.record.gradebook import records
+from grader.record.gradebook import apply_late_penalties, records
 
 
 @dataclass
@@ -60,8 +60,8 @@ def collect_rows(course: Course) -> list[Row]:
     from nbgrader.api import Gradebook
 
     if course.db_path is not None and not course.db_path.exists():
-        raise ValueError(f"no gradebook at {course.db_path}: run `python -m grader release` "
-                         "first")
+        raise ValueError(f"no gradebook at {course.db_path}: run "
+                         f"`{course.command('release')}` first")
     verdicts = records(course)
     rows = []
     with Gradebook(course.db_url, course.config().CourseDirectory.course_id) as gb:
@@ -257,19 +257,36 @@ def read_roster(path: Path) -> tuple[list[dict[str, str]], list[str]]:
         return rows, list(reader.fieldnames)
 
 
-def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | None = None
-                  ) -> tuple[Path, list[str]]:
-    """The scores as ``lms``'s gradebook import reads them; returns the file and warnings.
+def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | None = None,
+                  assignments: list[str] | None = None) -> tuple[Path, list[str]]:
+    """The scores as ``lms``'s gradebook import reads them; returns the file and notes (what the
+    LMS will do with each assignment column, and what was left out or empty).
 
-    A score goes in only when it is final: a submission that failed to grade, or that still
-    has cells to grade by hand, gets an empty cell (the LMS then leaves that grade alone)."""
+    The columns are ``assignments``, else those with at least one graded submission: an empty
+    column for an assignment nobody handed in would, in Canvas without ``roster``, create a new
+    assignment of that name. A score goes in only when it is final: a submission that failed to
+    grade, or that still has cells to grade by hand, gets an empty cell (the LMS then leaves
+    that grade alone)."""
     if lms not in LMS_FILES:
         raise ValueError(f"--lms must be one of {', '.join(LMS_FILES)}, not {lms!r}")
     warnings = []
-    assignments = sorted({r.assignment for r in rows})
+    if assignments:
+        unknown = sorted(set(assignments) - {r.assignment for r in rows})
+        if unknown:
+            raise ValueError(f"no such assignment in the gradebook: {', '.join(unknown)}")
+        columns = [a for a in dict.fromkeys(r.assignment for r in rows) if a in assignments]
+    else:
+        columns = [a for a in dict.fromkeys(r.assignment for r in rows)
+                   if any(r.status in HAS_GRADES for r in rows if r.assignment == a)]
+        unwritten = [a for a in dict.fromkeys(r.assignment for r in rows) if a not in columns]
+        if unwritten:
+            warnings.append("no column for assignments without a graded submission: "
+                            + ", ".join(unwritten))
     scores: dict[str, dict[str, str]] = {}
     pending = []
     for row in rows:
+        if row.assignment not in columns:
+            continue
         final = row.status in HAS_GRADES and row.score is not None and not row.to_grade_by_hand
         if row.status in HAS_GRADES and row.to_grade_by_hand:
             pending.append(f"{row.student}/{row.assignment}")
@@ -281,14 +298,16 @@ def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | Non
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if lms == "moodle":
-            writer.writerow([MOODLE_ID_COLUMN, *assignments])
+            writer.writerow([MOODLE_ID_COLUMN, *columns])
             for student in sorted(scores):
-                writer.writerow([student, *(scores[student].get(a, "") for a in assignments)])
+                writer.writerow([student, *(scores[student].get(a, "") for a in columns)])
+            warnings += [f"column {a!r}: map it to its grade item when you import the file"
+                         for a in columns]
             return path, warnings
         people, headers = read_roster(roster) if roster else ([], [])
         # Canvas matches an assignment column by its exported title, "Name (id)".
-        titles = {a: next((h for h in headers if h.startswith(a)), a) for a in assignments}
-        writer.writerow([*CANVAS_COLUMNS, *(titles[a] for a in assignments)])
+        titles = {a: next((h for h in headers if h.startswith(a)), a) for a in columns}
+        writer.writerow([*CANVAS_COLUMNS, *(titles[a] for a in columns)])
         for student in sorted(scores):
             person = _roster_entry(people, student)
             if roster and person is None:
@@ -297,7 +316,17 @@ def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | Non
             if person is None:  # our id is Canvas's user id (collect --pattern canvas) or login
                 person = {"ID": student} if student.isdigit() else {"SIS Login ID": student}
             writer.writerow([*(person.get(c, "") for c in CANVAS_COLUMNS),
-                             *(scores[student].get(a, "") for a in assignments)])
+                             *(scores[student].get(a, "") for a in columns)])
+    for assignment in columns:
+        title = titles[assignment]
+        if title != assignment:
+            warnings.append(f"column {title!r}: Canvas updates that assignment (its id, from "
+                            "the roster)")
+        else:
+            warnings.append(f"column {title!r}: Canvas updates the assignment of exactly this "
+                            "name, or creates a new assignment of this name if there is none "
+                            "(--roster with Canvas's gradebook export matches existing "
+                            "assignments by id)")
     return path, warnings
 
 
@@ -310,14 +339,16 @@ def _roster_entry(people: list[dict[str, str]], student: str) -> dict[str, str] 
     return None
 
 
-def report(course: Course, lms: str | None = None, roster: Path | None = None
-           ) -> tuple[list[Row], list[Path], str]:
+def report(course: Course, lms: str | None = None, roster: Path | None = None,
+           assignments: list[str] | None = None) -> tuple[list[Row], list[Path], str]:
+    if course.db_path is None or course.db_path.exists():
+        apply_late_penalties(course)  # manual grades given since autograde count too
     rows = collect_rows(course)
     written = list(write_csv(rows, course.reports))
     written += plot_distributions(rows, course.reports)
     summary = summary_table(rows)
     if lms:
-        path, warnings = write_lms_csv(rows, lms, course.reports, roster)
+        path, warnings = write_lms_csv(rows, lms, course.reports, roster, assignments)
         written.append(path)
         summary += "".join(f"{lms}: {warning}\n" for warning in warnings)
     return rows, written, summary

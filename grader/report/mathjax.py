@@ -80,6 +80,28 @@ def content_security_policy() -> str:
             "object-src 'none'; base-uri 'none'; form-action 'none'")
 
 
+# nbgrader's formgrade.js waits for MathJax 2's "End" signal before it scrolls to the selected
+# field; MathJax 3 has no Hub, so without this its page stops at a TypeError.
+_MATHJAX2_HUB = """<script type="text/javascript">
+window.MathJax.Hub = {
+  Startup: {signal: {Interest: function (listener) {
+    MathJax.startup.promise.then(function () { listener("End"); });
+  }}},
+  Queue: function () { return MathJax.startup.promise; }
+};
+</script>"""
+
+# nbgrader's formgrader page with this MathJax (its template calls :func:`formgrader_html`; see
+# grader/nbgrader_config.py).
+FORMGRADER_PAGE = Path(__file__).resolve().parent / "templates" / "formgrade_offline.html.j2"
+
+
+def formgrader_html(_unused: str = "") -> str:
+    """MathJax for nbgrader's formgrader pages: the inlined local bundle, plus the one piece of
+    MathJax 2's API that the formgrader's script calls. A Jinja filter (``course_mathjax``)."""
+    return inline_html() + "\n" + _MATHJAX2_HUB
+
+
 def install(directory: Path) -> Path:
     """Copy the bundle into ``directory`` (a site's static files); return the copy's path."""
     directory = Path(directory)

@@ -75,10 +75,15 @@ def processes_under(folder: Path) -> list[str]:
 @contextlib.contextmanager
 def dask_cluster(scratch: Path):
     """A scheduler and two single-threaded workers on 127.0.0.1, each worker in a process
-    group (and temporary folder) of its own; yields (address, worker name -> Popen)."""
+    group (and temporary folder) of its own; yields (address, worker name -> Popen, a function
+    that starts one more worker: name, temporary folder)."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     started: dict[str, subprocess.Popen] = {}
+
+    def start_worker(name, tmp):
+        start(name, [str(DASK), "worker", address, "--nthreads", "1", "--name", name,
+                     "--no-dashboard"], tmp)
 
     def start(name, command, tmp):
         tmp.mkdir(parents=True, exist_ok=True)
@@ -92,13 +97,12 @@ def dask_cluster(scratch: Path):
         start("scheduler", [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                             "--no-dashboard"], scratch / "scheduler")
         for name in ("w1", "w2"):
-            start(name, [str(DASK), "worker", address, "--nthreads", "1", "--name", name,
-                         "--no-dashboard"], scratch / name)
+            start_worker(name, scratch / name)
         from distributed import Client
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
-        yield address, started
+        yield address, started, start_worker
     finally:
         for process in started.values():
             with contextlib.suppress(ProcessLookupError):
@@ -139,7 +143,7 @@ def runs(tmp_path_factory):
     outputs = {"local": run("autograde", "--root", local, "--jobs", "2", "--no-progress")}
     scratch = base / "dask"
     scratch.mkdir()
-    with dask_cluster(scratch) as (address, processes):
+    with dask_cluster(scratch) as (address, processes, start_worker):
         done, killed = threading.Event(), []
         killer = threading.Thread(target=kill_while_grading, args=(
             address, processes["w1"], "w1", scratch / "w1", done, killed))
@@ -150,11 +154,22 @@ def runs(tmp_path_factory):
         finally:
             done.set()
             killer.join()
+        # The killed worker's machine gets a worker again (same temporary folder), as after a
+        # restart; the next run starts by clearing what the killed one left there.
+        left_by_kill = sorted(p.name for p in (scratch / "w1").glob("rnn-grader-*"))
+        start_worker("w3", scratch / "w1")
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            assert wait_for(lambda: "w3" in {w["name"] for w in client.scheduler_info(
+                n_workers=-1)["workers"].values()}, timeout=120), "w3 did not join"
         outputs["rerun"] = run("autograde", "--root", remote, "--cluster", address,
                                "--no-progress")
+        left_after_rerun = sorted(p.name for p in (scratch / "w1").glob("rnn-grader-*"))
     leftovers = wait_for(lambda: not processes_under(scratch), timeout=20)
     yield {"local": Course(local), "remote": Course(remote), "out": outputs, "killed": killed,
-           "leftovers": [] if leftovers else processes_under(scratch)}
+           "leftovers": [] if leftovers else processes_under(scratch),
+           "files left by the kill": left_by_kill, "files left after a rerun": left_after_rerun}
 
 
 def test_a_worker_was_killed_while_grading(runs):
@@ -180,6 +195,13 @@ def test_each_submission_is_graded_once(runs):
 
 def test_nothing_is_left_running(runs):
     assert runs["leftovers"] == []
+
+
+def test_the_next_run_removes_the_folder_a_killed_worker_left(runs):
+    """A killed worker's job folder (a copy of the assignment's gradebook in it) is removed by
+    the next run, as a killed local run's scratch is."""
+    assert runs["files left by the kill"], "the kill left nothing: the check would be empty"
+    assert runs["files left after a rerun"] == []
 
 
 def test_files_from_a_worker_stay_inside_the_jobs_folder(tmp_path):

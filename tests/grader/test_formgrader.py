@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import pytest
 
 from grader.core.course import Course
 from tests import harness, postgres
-from tests.offline_browser import CHROMIUM, require_chromium
+from tests.offline_browser import CHROMIUM, VISIBLE_PROSE, raw_math, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -122,10 +123,50 @@ def grades_csv(course: Course, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+# The formgrader's submission page is set up once its grades and comments came back from the
+# server and its fields are bound to them (formgrade.js: FormGrader.init); an edit typed before
+# that is never sent.
+SUBMISSION_STATE = """() => window.formgrader ? {
+    init: !!formgrader.loaded,
+    grades: !!(formgrader.grades && formgrader.grades.loaded),
+    comments: !!(formgrader.comments && formgrader.comments.loaded)} : null"""
+
+FORMULAS_TYPESET = """async () => {
+  if (!window.MathJax || !window.MathJax.startup) return -1;
+  await window.MathJax.startup.promise;
+  return document.querySelectorAll("mjx-container").length;
+}"""
+
+
+def formgrader_frame(page):
+    """The formgrader's iframe in JupyterLab, followed through its own navigations."""
+    return page.locator("iframe[src*='formgrader']").element_handle(timeout=90_000).content_frame()
+
+
+def goes_to(frame, path: str, timeout: float = 90_000) -> None:
+    """Wait until the formgrader's frame shows ``path`` (a link clicked on the previous page is
+    not yet the next page: a locator resolved meanwhile would find the old page's links)."""
+    frame.wait_for_url(re.compile(rf"/formgrader/{path}/?(\?.*)?$"), timeout=timeout)
+
+
 def test_a_grader_grades_a_written_answer_in_the_formgrader(instructor, tmp_path):
+    """The walk a grader takes, every step waiting for the page's real state (the next URL, the
+    rows the page fetched, the submission's fields bound), never for a time: a loaded machine only
+    makes it slower. The submission page renders its formulas offline with the course's MathJax."""
     course = instructor["course"]
     alice = next(r for r in grades_csv(course, "grades.csv") if r["student"] == "alice")
     assert alice["to_grade_by_hand"] == "1" and alice["score"] == "16"
+
+    blocked: list[str] = []
+    errors: list[str] = []
+
+    def local_only(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("internetdisconnected")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -133,45 +174,57 @@ def test_a_grader_grades_a_written_answer_in_the_formgrader(instructor, tmp_path
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.route("**/*", local_only)
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(instructor["url"])
             page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click(timeout=90_000)
             page.get_by_text("Formgrader", exact=True).click()
-            formgrader = page.frame_locator("iframe[src*='formgrader']")
+            frame = formgrader_frame(page)
 
             # Manage Assignments: released (the exchange is set up), with its two submissions.
-            row = formgrader.locator("tr", has_text=A).first
-            row.wait_for(timeout=60_000)
+            row = frame.locator("tr", has_text=A).first
+            row.wait_for(timeout=90_000)
             cells = row.locator("td").all_inner_texts()
             assert "released" in cells and "2" in cells, cells
-            body = formgrader.locator("body").inner_text()
+            body = frame.locator("body").inner_text()
             assert "draft" not in body and "exchange" not in body.lower(), body[:2000]
             page.screenshot(path=str(tmp_path / "manage_assignments.png"))
 
             # Manual Grading: the assignment, its notebook, the autograded submissions.
-            formgrader.get_by_role("link", name="Manual Grading").first.click()
-            formgrader.get_by_role("link", name=A).click()
-            formgrader.get_by_role("link", name=A).click()
-            formgrader.get_by_role("link", name="Submission #2").wait_for(timeout=60_000)
-            assert formgrader.locator("tbody tr").count() == 2
-            formgrader.get_by_text("Show All Names").click()
-            formgrader.get_by_role("link", name="alice").click()
+            frame.get_by_role("link", name="Manual Grading").first.click()
+            goes_to(frame, "gradebook")
+            frame.get_by_role("link", name=A).click()
+            goes_to(frame, f"gradebook/{A}")
+            frame.get_by_role("link", name=A).click()
+            goes_to(frame, f"gradebook/{A}/{A}")
+            frame.get_by_role("link", name="Submission #2").wait_for(timeout=90_000)
+            assert frame.locator("tbody tr").count() == 2
+            frame.get_by_text("Show All Names").click()
+            frame.get_by_role("link", name="alice").click()
+            goes_to(frame, "submissions/[^/]+")
+            ready = {"init": True, "grades": True, "comments": True}
+            postgres.wait_for(lambda: frame.evaluate(SUBMISSION_STATE) == ready, timeout=90)
+            assert frame.evaluate(SUBMISSION_STATE) == ready, (
+                frame.evaluate(SUBMISSION_STATE), errors, blocked)
 
-            score = formgrader.locator(f"input.score#{FREE_RESPONSE}")
-            score.wait_for(timeout=60_000)
-            comment = formgrader.locator(f"textarea#{FREE_RESPONSE}-comment")
-            saved = False
-            # An edit typed while the page was still binding its fields is never sent (seen
-            # once in a full parallel run): type it again until the gradebook has it.
-            for _ in range(3):
-                score.fill("1.5")
-                score.press("Tab")
-                comment.fill(COMMENT)
-                comment.press("Tab")
-                saved = postgres.wait_for(
-                    lambda: free_response(course, "alice") == (1.5, False, COMMENT), timeout=15)
-                if saved:
-                    break
+            # Its formulas are typeset by the local MathJax; nothing was asked of a CDN.
+            typeset = frame.evaluate(FORMULAS_TYPESET)
+            assert typeset > 10, (typeset, errors, blocked)
+            prose = frame.evaluate(VISIBLE_PROSE)
+            assert not raw_math(prose), raw_math(prose)[:5]
+            assert not [url for url in blocked if "mathjax" in url.lower()], blocked
+            assert not [e for e in errors if "MathJax" in e], errors
+
+            score = frame.locator(f"input.score#{FREE_RESPONSE}")
+            comment = frame.locator(f"textarea#{FREE_RESPONSE}-comment")
+            score.fill("1.5")
+            score.press("Tab")
+            comment.fill(COMMENT)
+            comment.press("Tab")
+            saved = postgres.wait_for(
+                lambda: free_response(course, "alice") == (1.5, False, COMMENT), timeout=90)
             page.screenshot(path=str(tmp_path / "graded.png"), full_page=False)
             assert saved, free_response(course, "alice")
         finally:

@@ -199,3 +199,49 @@ def test_canvas_import_file_has_the_final_scores(loop):
     assert rows["dave"][A] == "", "his written answer still waits for a grader"
     assert re.search(rf"canvas: left empty until graded by hand: .*dave/{A}",
                      loop["out"]["report"][1])
+
+
+def test_the_readmes_postgresql_set_up_works_and_autograde_names_the_url(tmp_path, monkeypatch):
+    """The README's steps on a server that asks for passwords: a role and a database made by the
+    superuser, the password in ~/.pgpass, `release --db URL` before anything else; autograde run
+    first says which gradebook has no assignment and the command that fills it."""
+    with postgres.server(passwords=True) as admin_url:
+        port = create_engine(gradebook_url(admin_url)).url.port
+        assert postgres.as_superuser(admin_url, "createuser", "grader").returncode == 0
+        password = postgres.as_superuser(admin_url, "psql", "-d", "postgres", "-c",
+                                         "ALTER ROLE grader PASSWORD 'course-secret'")
+        assert password.returncode == 0, password.stderr
+        made = postgres.as_superuser(admin_url, "createdb", "--owner", "grader", "rnn")
+        assert made.returncode == 0, made.stderr
+        url = f"postgresql://grader@127.0.0.1:{port}/rnn"
+        home = tmp_path / "home"
+        home.mkdir()
+        root = tmp_path / "course"
+        shutil.copytree(harness.ROOT / "solutions" / A, root / "solutions" / A)
+        env = {**os.environ, "HOME": str(home)}
+        env.pop("PGPASSFILE", None)
+
+        def grader(*args):
+            done = subprocess.run([sys.executable, "-m", "grader", *args, "--root", str(root),
+                                   "--db", url], capture_output=True, text=True, env=env,
+                                  cwd=harness.ROOT, timeout=600)
+            return done.returncode, done.stdout + done.stderr
+
+        code, printed = grader("release")
+        assert code != 0 and "no password supplied" in printed, printed[-2000:]
+        pgpass = home / ".pgpass"
+        pgpass.write_text(f"127.0.0.1:{port}:rnn:grader:course-secret\n")
+        pgpass.chmod(0o600)
+
+        code, printed = grader("autograde", "--no-progress")
+        assert code != 0, printed
+        assert f"in the gradebook {url}" in printed, printed[-2000:]
+        assert f"run `python -m grader release --root {root} --db {url}` first" in printed, \
+            printed[-2000:]
+        code, printed = grader("release")
+        assert code == 0, printed[-2000:]
+        monkeypatch.setenv("PGPASSFILE", str(pgpass))  # this process reads the gradebook too
+        assert Course(root, url).released_assignments() == [A]
+        code, printed = grader("autograde", "--no-progress")
+        assert code == 0, printed[-2000:]
+    assert not (root / "grader" / "gradebook.db").exists()

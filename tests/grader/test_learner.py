@@ -278,3 +278,45 @@ def test_a_learner_without_bubblewrap_checks_the_whole_notebook(tmp_path, monkey
     assert re.search(r"^tanh_derivative\s+3/3\s+ok$", text, re.MULTILINE), text
     assert re.search(r"^central_difference\s+0/3\s+FAILED$", text, re.MULTILINE), text
     assert "checked without the grading sandbox (bubblewrap is not installed" in text, text
+
+
+def test_both_modes_show_a_syntax_error_and_an_untouched_answer_the_same_way(tmp_path):
+    """An answer that does not parse is reported as its SyntaxError (or IndentationError) with
+    the line, not as the tests' "name 'tanh_derivative' is not defined"; an answer still
+    holding the released stub is "not started", not NotImplementedError; and the full check
+    and --exercise say the same for every exercise."""
+    release = harness.read(harness.release_path(A))
+    stub = next(c.source for c in release.cells if cells.grade_id(c) == "sigmoid_derivative")
+    broken = "def tanh_derivative(x):\n    t = np.tanh(x)\n    return 1 - t *\n"
+    unindented = "def relu_derivative(x):\nreturn (x > 0).astype(float)\n"
+    path = tmp_path / f"{A}.ipynb"
+    nbformat.write(harness.filled_release(A, {"tanh_derivative": broken,
+                                              "sigmoid_derivative": stub,
+                                              "relu_derivative": unindented}), str(path))
+    code, full = check(path)
+    assert code == 1, full
+    code, quick_text, _ = quick(path, "-e", "tanh_derivative", "-e", "sigmoid_derivative",
+                                "-e", "relu_derivative", "-e", "central_difference",
+                                "-e", "fraction_saturated")
+    assert code == 1, quick_text
+
+    def lines_of(text: str, exercise: str) -> list[str]:
+        found = re.search(rf"^{exercise}\s.*(?:\n\s+.*)*", text, re.MULTILINE)
+        return [" ".join(line.split()) for line in found[0].splitlines()] if found else []
+
+    tanh = lines_of(full, "tanh_derivative")
+    assert tanh[1:] == ["the answer does not run: SyntaxError: invalid syntax (line 3 of the "
+                        "answer cell: return 1 - t *)"], full
+    assert lines_of(full, "sigmoid_derivative")[1:] == [
+        "not started (the answer cell is still the released stub)"], full
+    relu = lines_of(full, "relu_derivative")
+    assert relu[1].startswith("the answer does not run: IndentationError: expected an indented "
+                              "block") and relu[1].endswith(
+        "(line 2 of the answer cell: return (x > 0).astype(float))"), full
+    for exercise in ("tanh_derivative", "sigmoid_derivative", "relu_derivative"):
+        assert not any("is not defined" in line or "NotImplementedError" in line
+                       for line in lines_of(full, exercise)), full
+    for exercise in ("tanh_derivative", "sigmoid_derivative", "relu_derivative",
+                     "central_difference", "fraction_saturated"):
+        assert lines_of(quick_text, exercise) == lines_of(full, exercise), (exercise, quick_text,
+                                                                          full)

@@ -99,7 +99,9 @@ def rows() -> list[Row]:
             Row("1234", "02_jacobian_products", "graded", score=10, max_score=18,
                 to_grade_by_hand=1),
             Row("2345", A, "failed", max_score=18),
-            Row("jdoe", A, "flagged", score=7.5, max_score=18)]
+            Row("jdoe", A, "flagged", score=7.5, max_score=18),
+            Row("1234", "03_eigenvalue_analysis", "not submitted", max_score=18),
+            Row("jdoe", "03_eigenvalue_analysis", "not submitted", max_score=18)]
 
 
 def read(path):
@@ -115,7 +117,21 @@ def test_canvas_csv_has_canvas_columns_and_only_final_scores(tmp_path):
     assert table[1] == ["", "1234", "", "", "", "16", ""]
     assert table[2] == ["", "2345", "", "", "", "", ""]
     assert table[3] == ["", "", "", "jdoe", "", "7.5", ""]
-    assert warnings == ["left empty until graded by hand: 1234/02_jacobian_products"]
+    assert warnings[:2] == [
+        "no column for assignments without a graded submission: 03_eigenvalue_analysis",
+        "left empty until graded by hand: 1234/02_jacobian_products"]
+    # Without a roster, Canvas would create an assignment for a title it does not know: said.
+    assert len(warnings) == 4 and all(
+        "creates a new assignment of this name if there is none" in w for w in warnings[2:])
+    assert warnings[2].startswith(f"column '{A}'")
+
+
+def test_lms_csv_has_only_the_assignments_asked_for(tmp_path):
+    path, warnings = write_lms_csv(rows(), "canvas", tmp_path, assignments=[A])
+    assert read(path)[0][5:] == [A]
+    assert not any("without a graded submission" in w for w in warnings)
+    with pytest.raises(ValueError, match="no such assignment in the gradebook: 09_x"):
+        write_lms_csv(rows(), "canvas", tmp_path, assignments=["09_x"])
 
 
 def test_canvas_csv_takes_names_sections_and_titles_from_canvas_export(tmp_path):
@@ -125,18 +141,21 @@ def test_canvas_csv_takes_names_sections_and_titles_from_canvas_export(tmp_path)
         "    Points Possible,,,,,18,\n"
         '"Doe, Jane",1234,S001,jdoe1,Section A,,\n'
         '"Public, John",777,S002,jpub,Section B,,\n')
-    path, warnings = write_lms_csv(rows()[:1] + rows()[3:], "canvas", tmp_path, roster)
+    path, warnings = write_lms_csv(rows()[:1] + rows()[3:4], "canvas", tmp_path, roster)
     table = read(path)
-    assert table[0][5] == "01_tanh_derivatives (88)"
+    assert table[0][5:] == ["01_tanh_derivatives (88)"]
     assert table[1] == ["Doe, Jane", "1234", "S001", "jdoe1", "Section A", "16"]
     assert len(table) == 2
-    assert warnings == ["jdoe is not in the roster export.csv: left out"]
+    assert warnings == ["jdoe is not in the roster export.csv: left out",
+                        "column '01_tanh_derivatives (88)': Canvas updates that assignment (its "
+                        "id, from the roster)"]
 
 
 def test_moodle_csv_has_an_identifier_column_and_a_column_per_item(tmp_path):
-    path, _ = write_lms_csv(rows(), "moodle", tmp_path)
+    path, warnings = write_lms_csv(rows(), "moodle", tmp_path)
     assert read(path) == [["ID number", A, "02_jacobian_products"],
                           ["1234", "16", ""], ["2345", "", ""], ["jdoe", "7.5", ""]]
+    assert f"column '{A}': map it to its grade item when you import the file" in warnings
 
 
 def test_roster_that_is_not_a_canvas_export_is_refused(tmp_path):
