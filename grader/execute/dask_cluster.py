@@ -33,7 +33,7 @@ from pathlib import Path
 
 from grader.core.course import submission_checksum
 from grader.core.verdict import ERROR, FAILED, Result
-from grader.execute.sandbox import SCRATCH_PREFIX
+from grader.execute.sandbox import SCRATCH_PREFIX, remove_leftovers
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -274,8 +274,6 @@ def start_fork_server():
 def warm_up() -> None:
     """Run on every worker as a run starts: what killed workers left on this machine (their
     job folders, a gradebook copy among them) goes, and the fork server starts."""
-    from .autograde import remove_leftovers
-
     remove_leftovers()
     start_fork_server()
 

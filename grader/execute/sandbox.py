@@ -44,6 +44,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -605,3 +606,40 @@ def _counter(path: Path, key: str) -> int:
     except (OSError, ValueError):
         return 0
     return 0
+
+
+def remove_leftovers() -> None:
+    """Scratch directories and cgroups of grader runs that were killed (their process is gone):
+    a killed run cannot clean up after itself, the next one does."""
+    def dead(name: str) -> bool:
+        pid = name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return _zombie(int(pid))  # killed, but not reaped yet (a container's init may never)
+
+    for base in {Path(tempfile.gettempdir()), Path("/tmp")}:  # ipc sockets may be in /tmp
+        for path in base.glob(f"{SCRATCH_PREFIX}*"):
+            if path.is_dir() and dead(path.name):
+                shutil.rmtree(path, ignore_errors=True)
+    for parent in (CGROUP_ROOT / "memory" / "rnn-grader", CGROUP_ROOT / "pids" / "rnn-grader",
+                   CGROUP_ROOT / "rnn-grader"):
+        for group in parent.glob(f"{SCRATCH_PREFIX}*") if parent.is_dir() else ():
+            if dead(group.name):
+                try:
+                    group.rmdir()
+                except OSError:  # processes still in it: left for a later run
+                    pass
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rpartition(")")[2].split()[:1] == ["Z"]
