@@ -68,7 +68,8 @@ def verdict(result: harness.SweepResult, variant: harness.Variant) -> tuple[bool
 def test_exercise_kills_its_mutants(assignment, exercise, sweep):
     result = sweep(assignment)
     generated = [v for v in result.mutant_cells if v.exercise == exercise]
-    assert generated, f"{assignment}/{exercise}: no mutants were generated or run"
+    assert generated, (f"{assignment}/{exercise}: its solution offers none of the changes "
+                       "tests/mutants.py makes; teach the generator one that fits it")
     for variant in generated:
         assert result.probes_of(variant), f"{variant.label}: no test cell ran against it"
     listed = equivalents().get(f"{assignment}/{exercise}", {})
