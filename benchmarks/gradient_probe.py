@@ -7,7 +7,7 @@ of two ways to get the norm of the gradient at every hidden state ``h_0 .. h_T``
 
 * **one pass** -- ``course_utils.probes.state_gradient_norms``: one forward, one backward that
   returns the gradient at every state;
-* **per step** -- the approach of seed text 001's demonstration: one forward, then one backward
+* **per step** -- the approach a common tutorial demonstrates: one forward, then one backward
   per time step (``loss.backward(retain_graph=True)``, reading one state's gradient each time).
 
 Both run in this one command, each in a fresh child process so that its peak resident memory is

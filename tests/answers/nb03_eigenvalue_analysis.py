@@ -107,25 +107,25 @@ EXERCISES = {
             "eigenvalues instead of singular values": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = spectral_radius(W) * gamma\n"
-                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9, atol=0):\n"
                 "        return 'bounded'\n"
                 "    return 'vanishing' if s < 1 else 'may_explode'\n"),
             "gamma ignored": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = np.linalg.norm(W, 2)\n"
-                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9, atol=0):\n"
                 "        return 'bounded'\n"
                 "    return 'vanishing' if s < 1 else 'may_explode'\n"),
             "divides by gamma": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = np.linalg.norm(W, 2) / gamma\n"
-                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9, atol=0):\n"
                 "        return 'bounded'\n"
                 "    return 'vanishing' if s < 1 else 'may_explode'\n"),
             "Frobenius norm": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = np.linalg.norm(W) * gamma\n"
-                "    if np.isclose(s, 1.0, rtol=1e-9):\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9, atol=0):\n"
                 "        return 'bounded'\n"
                 "    return 'vanishing' if s < 1 else 'may_explode'\n"),
             "two labels, the boundary called may_explode": (
@@ -151,6 +151,12 @@ EXERCISES = {
             "power-iteration estimate": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = power_iteration(W, n_iter=5, rng=np.random.default_rng(0)) * gamma\n"
+                "    if np.isclose(s, 1.0, rtol=1e-9, atol=0):\n"
+                "        return 'bounded'\n"
+                "    return 'vanishing' if s < 1 else 'may_explode'\n"),
+            "np.isclose with its default atol=1e-8": (
+                "def gradient_regime(W, gamma=1.0):\n"
+                "    s = np.linalg.norm(W, 2) * gamma\n"
                 "    if np.isclose(s, 1.0, rtol=1e-9):\n"
                 "        return 'bounded'\n"
                 "    return 'vanishing' if s < 1 else 'may_explode'\n"),
@@ -162,7 +168,7 @@ EXERCISES = {
             "singular values, three branches": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = gamma * np.linalg.svd(W, compute_uv=False)[0]\n"
-                "    if abs(s - 1.0) <= 1e-8 + 1e-9:\n"
+                "    if abs(s - 1.0) <= 1e-9:\n"
                 "        return 'bounded'\n"
                 "    if s < 1:\n"
                 "        return 'vanishing'\n"
@@ -170,7 +176,7 @@ EXERCISES = {
             "lookup by sign": (
                 "def gradient_regime(W, gamma=1.0):\n"
                 "    s = float(np.linalg.norm(W, ord=2) * gamma)\n"
-                "    side = 0 if np.isclose(s, 1, rtol=1e-9) else int(np.sign(s - 1))\n"
+                "    side = 0 if np.isclose(s, 1, rtol=1e-9, atol=0) else int(np.sign(s - 1))\n"
                 "    return {-1: 'vanishing', 0: 'bounded', 1: 'may_explode'}[side]\n"),
         },
     ),
