@@ -314,6 +314,10 @@ def run_sweep(assignment: str, workdir: Path, with_mutants: bool = True) -> Swee
                     visible=not is_hidden_test(test_cell))))
                 sweep.cells.append(test_cell)
         sweep.cells.append(copy.deepcopy(source.cells[solution_index]))
+        if any(variant.kind == "mutant" for variant in exercise_variants):
+            # the test cells once more with the solution: what they leave in the kernel (a
+            # global a later cell reads) comes from the solution, not from the last mutant
+            sweep.cells.extend(copy.deepcopy(source.cells[index]) for index in test_indices)
     for number, cell in enumerate(sweep.cells):
         cell["id"] = f"sweep-{number}"  # copied cells would share ids otherwise
     timeouts = {sweep.cells[index]["id"]: MUTANT_CELL_TIMEOUT for index, probe in pending

@@ -154,3 +154,23 @@ def test_sample_is_deterministic_and_bounded():
     assert len(chosen) == 5
     assert chosen == {m.key for m in mutants.sample(list(reversed(many)), limit=5)}
     assert mutants.sample(many, limit=len(many)) == many
+
+
+def test_verdict_kills_on_a_lost_point_or_a_failing_definition():
+    import nbformat
+
+    def cell(outputs):
+        made = nbformat.v4.new_code_cell("", metadata={"nbgrader": {
+            "grade": True, "grade_id": "t", "points": 2, "solution": False, "locked": True}})
+        made.outputs = [nbformat.from_dict(o) for o in outputs]
+        return made
+
+    error = {"output_type": "error", "ename": "AssertionError", "evalue": "x", "traceback": []}
+    clean = {"output_type": "stream", "name": "stdout", "text": "checks passed\n"}
+    variant = harness.Variant("e", "mutant", "k", "")
+    for own, test, killed in (([clean], [clean], False), ([clean], [error], True),
+                              ([error], [clean], True)):
+        result = harness.SweepResult(solution=nbformat.v4.new_notebook(), probes=[],
+                                     mutant_probes=[harness.Probe(variant, "t", True, cell(test))],
+                                     mutant_cells={variant: cell(own)})
+        assert verdict(result, variant)[0] is killed, (own, test)
