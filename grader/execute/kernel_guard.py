@@ -324,9 +324,6 @@ def watch_list(modules: list[str]) -> dict:
 # which a submission could reach and patch were they attributes of this module (it is the
 # kernel's __main__).
 def main() -> None:
-    if sys.argv[1:] == ["--self-check"]:
-        self_check()
-        return
     channel_path = os.environ.pop(CHANNEL_VARIABLE)
     modules = _preload()
     channel = os.open(channel_path, os.O_WRONLY | os.O_CLOEXEC)
@@ -388,4 +385,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    self_check() if sys.argv[1:] == ["--self-check"] else main()

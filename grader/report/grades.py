@@ -269,19 +269,35 @@ def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | Non
     that grade alone)."""
     if lms not in LMS_FILES:
         raise ValueError(f"--lms must be one of {', '.join(LMS_FILES)}, not {lms!r}")
-    warnings = []
+    columns, warnings = _lms_columns(rows, assignments)
+    scores = _final_scores(rows, columns, warnings)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LMS_FILES[lms]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        write = _write_moodle if lms == "moodle" else _write_canvas
+        warnings += write(csv.writer(handle), columns, scores, roster)
+    return path, warnings
+
+
+def _lms_columns(rows: list[Row], assignments: list[str] | None) -> tuple[list[str], list[str]]:
+    """The assignment columns of an LMS file, and a note on the assignments left out."""
     if assignments:
         unknown = sorted(set(assignments) - {r.assignment for r in rows})
         if unknown:
             raise ValueError(f"no such assignment in the gradebook: {', '.join(unknown)}")
-        columns = [a for a in dict.fromkeys(r.assignment for r in rows) if a in assignments]
-    else:
-        columns = [a for a in dict.fromkeys(r.assignment for r in rows)
-                   if any(r.status in HAS_GRADES for r in rows if r.assignment == a)]
-        unwritten = [a for a in dict.fromkeys(r.assignment for r in rows) if a not in columns]
-        if unwritten:
-            warnings.append("no column for assignments without a graded submission: "
-                            + ", ".join(unwritten))
+        return [a for a in dict.fromkeys(r.assignment for r in rows) if a in assignments], []
+    columns = [a for a in dict.fromkeys(r.assignment for r in rows)
+               if any(r.status in HAS_GRADES for r in rows if r.assignment == a)]
+    unwritten = [a for a in dict.fromkeys(r.assignment for r in rows) if a not in columns]
+    if unwritten:
+        return columns, ["no column for assignments without a graded submission: "
+                         + ", ".join(unwritten)]
+    return columns, []
+
+
+def _final_scores(rows: list[Row], columns: list[str],
+                  warnings: list[str]) -> dict[str, dict[str, str]]:
+    """student -> assignment -> score, empty where it is not final yet (noted in ``warnings``)."""
     scores: dict[str, dict[str, str]] = {}
     pending = []
     for row in rows:
@@ -293,30 +309,33 @@ def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | Non
         scores.setdefault(row.student, {})[row.assignment] = _number(row.score) if final else ""
     if pending:
         warnings.append(f"left empty until graded by hand: {', '.join(pending)}")
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LMS_FILES[lms]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if lms == "moodle":
-            writer.writerow([MOODLE_ID_COLUMN, *columns])
-            for student in sorted(scores):
-                writer.writerow([student, *(scores[student].get(a, "") for a in columns)])
-            warnings += [f"column {a!r}: map it to its grade item when you import the file"
-                         for a in columns]
-            return path, warnings
-        people, headers = read_roster(roster) if roster else ([], [])
-        # Canvas matches an assignment column by its exported title, "Name (id)".
-        titles = {a: next((h for h in headers if h.startswith(a)), a) for a in columns}
-        writer.writerow([*CANVAS_COLUMNS, *(titles[a] for a in columns)])
-        for student in sorted(scores):
-            person = _roster_entry(people, student)
-            if roster and person is None:
-                warnings.append(f"{student} is not in the roster {Path(roster).name}: left out")
-                continue
-            if person is None:  # our id is Canvas's user id (collect --pattern canvas) or login
-                person = {"ID": student} if student.isdigit() else {"SIS Login ID": student}
-            writer.writerow([*(person.get(c, "") for c in CANVAS_COLUMNS),
-                             *(scores[student].get(a, "") for a in columns)])
+    return scores
+
+
+def _write_moodle(writer, columns: list[str], scores: dict[str, dict[str, str]],
+                  roster: Path | None) -> list[str]:
+    writer.writerow([MOODLE_ID_COLUMN, *columns])
+    for student in sorted(scores):
+        writer.writerow([student, *(scores[student].get(a, "") for a in columns)])
+    return [f"column {a!r}: map it to its grade item when you import the file" for a in columns]
+
+
+def _write_canvas(writer, columns: list[str], scores: dict[str, dict[str, str]],
+                  roster: Path | None) -> list[str]:
+    warnings = []
+    people, headers = read_roster(roster) if roster else ([], [])
+    # Canvas matches an assignment column by its exported title, "Name (id)".
+    titles = {a: next((h for h in headers if h.startswith(a)), a) for a in columns}
+    writer.writerow([*CANVAS_COLUMNS, *(titles[a] for a in columns)])
+    for student in sorted(scores):
+        person = _roster_entry(people, student)
+        if roster and person is None:
+            warnings.append(f"{student} is not in the roster {Path(roster).name}: left out")
+            continue
+        if person is None:  # our id is Canvas's user id (collect --pattern canvas) or login
+            person = {"ID": student} if student.isdigit() else {"SIS Login ID": student}
+        writer.writerow([*(person.get(c, "") for c in CANVAS_COLUMNS),
+                         *(scores[student].get(a, "") for a in columns)])
     for assignment in columns:
         title = titles[assignment]
         if title != assignment:
@@ -327,7 +346,7 @@ def write_lms_csv(rows: list[Row], lms: str, directory: Path, roster: Path | Non
                             "name, or creates a new assignment of this name if there is none "
                             "(--roster with Canvas's gradebook export matches existing "
                             "assignments by id)")
-    return path, warnings
+    return warnings
 
 
 def _roster_entry(people: list[dict[str, str]], student: str) -> dict[str, str] | None:
