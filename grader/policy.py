@@ -13,4 +13,5 @@ ASSIGNMENTS = (
     "06_lstm_gru",
     "07_copy_memory",
     "08_gradient_dashboard",
+    "09_linear_recurrences",
 )
