@@ -1,13 +1,17 @@
 """The copy-memory sweep of notebook 09: a small LRU network far beyond notebook 07's delays.
 
 Trains :class:`course_utils.lru.LRUNetwork` (linear recurrent units, Orvieto et al. 2023) on the
-copy-memory task of notebook 07 -- the same task, symbols, batch size, optimiser, clipping and
-number of steps as ``experiments/copy_sweep.py`` -- at 07's delays and far beyond them, with three
-seeds, and writes one JSON file in the same layout as 07's sweep (read by
+copy-memory task of notebook 07 -- the same task, symbols, batch size, optimiser and clipping as
+``experiments/copy_sweep.py``, with 500 steps instead of 5000 -- at 07's delays and beyond them,
+with three seeds, and writes one JSON file in the same layout as 07's sweep (read by
 :mod:`course_utils.sweeps`)::
 
     python -m experiments.lru_copy_sweep                          # the committed sweep
     python -m experiments.lru_copy_sweep --jobs 16                # 16 processes, 1 thread each
+
+The committed file was made on a shared two-core machine (three processes, one torch thread
+each); it holds the delays that finished there, shortest first (the runs record it). The planned
+T = 200 and 500 cost about 2.5 and 6 times a T = 80 run each.
     python -m experiments.lru_copy_sweep --tiny --output /tmp/t.json   # seconds, for the tests
 
 Resumable like 07's sweep: a run whose configuration is already in the file is skipped. Each run
