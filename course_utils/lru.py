@@ -39,6 +39,7 @@ from contextlib import nullcontext
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 from torch import nn
 
 __all__ = ["LRULayer", "LRUNetwork", "causal_linear_recurrence", "radius_horizon", "ring_explorer"]
@@ -191,7 +192,7 @@ def ring_explorer(sample: Callable, r_min: float = 0.9, r_max: float = 0.999,
     if isinstance(distance, bool) or not isinstance(distance, (int, np.integer)) or distance < 1:
         raise ValueError(f"distance must be a positive integer, got {distance!r}")
     lam = np.asarray(sample(n, r_min, r_max, max_phase))
-    fig, (ax_circle, ax_decay) = plt.subplots(1, 2, figsize=(10, 4.2),
+    fig, (ax_circle, ax_decay) = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained",
                                               gridspec_kw={"width_ratios": [1, 1.5]})
     angle = np.linspace(0, 2 * np.pi, 400)
     ax_circle.plot(np.cos(angle), np.sin(angle), color="0.3", lw=1)
@@ -201,11 +202,13 @@ def ring_explorer(sample: Callable, r_min: float = 0.9, r_max: float = 0.999,
                    color="C0", alpha=0.15, lw=0)
     ax_circle.plot(lam.real, lam.imag, ".", color="C0", ms=4)
     ax_circle.set(aspect="equal", xlim=(-1.1, 1.1), ylim=(-1.1, 1.1), xlabel="Re lambda",
-                  ylabel="Im lambda", title=f"{len(lam)} eigenvalues, |lambda| in "
+                  ylabel="Im lambda", title=f"{len(lam)} eigenvalues\n|lambda| in "
                                             f"[{r_min:g}, {r_max:g}], phase in [0, {max_phase:.2f}]")
     d = np.arange(distance + 1)
-    for r in np.abs(lam):
-        ax_decay.plot(d, np.power(r, d.astype(float)), color="C0", lw=0.5, alpha=0.25)
+    norms = np.power(np.abs(lam)[:, None], d[None, :].astype(float))  # (n, distance + 1)
+    ax_decay.add_collection(LineCollection(  # one artist for all samples: quick to redraw
+        np.stack([np.broadcast_to(d, norms.shape), np.maximum(norms, 1e-300)], axis=-1),
+        colors="C0", linewidths=0.5, alpha=0.25))
     for r, style, label in ((r_max, "-", "r_max"), (r_min, "--", "r_min")):
         ax_decay.plot(d, np.power(r, d.astype(float)), "k" + style, lw=1.5,
                       label=f"{label} = {r:g}")
