@@ -20,6 +20,8 @@ Modules, by the notebook that introduces them:
 - ``gates``        -- 06: gate values and the memory horizon of an LSTM
 - ``sweeps``       -- 07: results of experiments too long to run live (``data/``), and their explorer
 - ``dashboard``    -- 08: a live gradient-flow dashboard
+- ``lru``          -- 09: a network of linear recurrent units (built from the student's parts), the
+                      ring explorer
 """
 
 __version__ = "0.1.0"

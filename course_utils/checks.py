@@ -96,13 +96,17 @@ def check_close(got: Any, expected: Any, *, name: str, rtol: float = 1e-7, atol:
     """Check ``got`` against ``expected`` elementwise (``np.allclose`` semantics, NaN never equal).
 
     ``inputs`` (same shape as ``expected``) lets the message show where the worst mismatch sits.
+    Complex values (notebook 09) are compared as complex numbers: ``|got - expected|`` against
+    ``atol + rtol * |expected|``, so a lost imaginary part is a wrong value.
     """
     __tracebackhide__ = True  # IPython shows the message, not this frame
-    expected_arr = np.asarray(expected, dtype=float)
+    complex_valued = np.iscomplexobj(expected) or np.iscomplexobj(got)
+    dtype = complex if complex_valued else float
+    expected_arr = np.asarray(expected, dtype=dtype)
     try:
         if got is None or isinstance(got, (str, bytes)):
             raise TypeError(type(got).__name__)
-        got_arr = np.asarray(got, dtype=float)
+        got_arr = np.asarray(got, dtype=dtype)
     except (TypeError, ValueError):
         fail(f"{name}: the result is not numeric", expected_arr, got,
              "return numbers (a float or a numpy array), not None or a string")

@@ -1,8 +1,9 @@
 """Results of experiments too long to run live, and their explorer (introduced in notebook 07).
 
-The copy-memory delay sweep is produced by ``python -m experiments.copy_sweep`` (run from the
-repository root) and committed as package data, ``course_utils/data/copy_sweep.json``; notebook 07
-reads it with :func:`load_results`. Its layout::
+The copy-memory delay sweeps are produced by ``python -m experiments.copy_sweep`` (notebook 07's
+models) and ``python -m experiments.lru_copy_sweep`` (notebook 09's LRU), run from the repository
+root, and committed as package data, ``course_utils/data/copy_sweep.json`` and
+``lru_copy_sweep.json``; the notebooks read them with :func:`load_results`. Their layout::
 
     {"format": 1,
      "runs": {"gru/T20/seed0": {"config": {"model": "gru", "delay": 20, "n_symbols": 5, ...},
@@ -33,6 +34,7 @@ MODEL_LABELS = {
     "gru": "GRU",
     "lstm": "LSTM, default init",
     "lstm_fb3": "LSTM, forget bias 3",
+    "lru": "LRU (notebook 09)",
 }
 
 
@@ -59,7 +61,7 @@ def delays(results: dict) -> list[int]:
 
 
 def model_color(name: str) -> str:
-    """One matplotlib colour per model, the same in every figure of notebook 07."""
+    """One matplotlib colour per model, the same in every figure of notebooks 07 and 09."""
     order = list(MODEL_LABELS)
     return f"C{order.index(name)}" if name in order else "0.4"
 

@@ -55,6 +55,7 @@ def lab(tmp_path_factory):
                     root / "01_tanh_derivatives")
     shutil.copytree(repository.SOLUTIONS_DIR / "08_gradient_dashboard",
                     root / "08_gradient_dashboard")
+    write_explorer_of_09(root / "09_linear_recurrences" / "09_explorer.ipynb")
     settings = root.parent / f"{root.name}-settings"
     for name, values in LAB_SETTINGS.items():
         plugin, file = name.split("/")[0:2], name.split("/")[2]
@@ -245,6 +246,47 @@ def _follows_a_stub(nb: nbformat.NotebookNode, index: int) -> bool:
                     for o in cell.outputs)
             and "NotImplementedError" in {o.get("ename") for c in nb.cells[:index]
                                           for o in c.get("outputs", [])})
+
+
+def write_explorer_of_09(path: Path) -> None:
+    """Notebook 09's explorer as a student meets it, without the hour of the rest: its setup cell,
+    the solved ``ring_init`` it draws with, and the explorer's cell, taken from the solution."""
+    solved = nbformat.read(str(repository.SOLUTIONS_DIR / "09_linear_recurrences"
+                               / "09_linear_recurrences.ipynb"), as_version=4)
+    cells = solved.cells
+    chosen = [cells[0]] + [c for c in cells if c.cell_type == "code" and (
+        "setup_notebook(" in c.source or c.source.startswith("def ring_init(")
+        or "lru.ring_explorer" in c.source)]
+    path.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=chosen, metadata=solved.metadata), str(path))
+
+
+def test_the_ring_explorer_of_notebook_09_responds(lab, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    notebook = "09_linear_recurrences/09_explorer.ipynb"
+    count = open_notebook(page, lab, notebook)
+    assert count == 4, "the markdown title, setup, ring_init and the explorer"
+    run_every_cell(page, count)
+    saved = save_and_read(page, lab["root"] / notebook)
+    errors = [(i, o.ename) for i, c in enumerate(saved.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"notebook 09's explorer failed in JupyterLab: {errors}"
+    explorer = page.locator(f"{PANEL} .widget-interact").first
+    explorer.scroll_into_view_if_needed()
+    sliders = explorer.locator(".widget-slider")
+    assert sliders.count() == 3, "sliders for r_min, r_max and the phase range"
+    explorer.locator("img").first.wait_for(timeout=30_000)
+    before = figure_in(explorer)
+    handle = sliders.nth(1).locator(".noUi-handle").first  # r_max
+    handle.click()
+    for _ in range(4):
+        handle.press("ArrowLeft")
+    deadline = time.monotonic() + 30
+    while figure_in(explorer) in ("", before) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    page.screenshot(path=str(tmp_path / "09_explorer_after.png"))
+    assert figure_in(explorer) not in ("", before), "moving r_max did not redraw the figure"
+    page.close()
 
 
 def test_the_dashboard_of_notebook_08_trains_live(lab, browser, tmp_path):

@@ -13,6 +13,7 @@ ASSIGNMENTS = (
     "06_lstm_gru",
     "07_copy_memory",
     "08_gradient_dashboard",
+    "09_linear_recurrences",
 )
 
 # The most cells a handed-in notebook may have. Every released notebook has fewer than 60; a
