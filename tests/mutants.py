@@ -318,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             survivors = [v.name for v in generated
                          if not test_mutation.verdict(result, v)[0]]
             equivalent = listed.get(f"{assignment}/{exercise}", {})
+            failing = test_mutation.solution_failures(result, assignment, exercise)
+            if failing:
+                print(f"   {exercise}: THE SOLUTION FAILS its tests here, verdicts void: {failing}")
+                continue
             print(f"   {exercise}: {len(generated) - len(survivors)}/{len(generated)} killed, "
                   f"{sum(s in equivalent for s in survivors)} listed equivalent")
             for key in survivors:

@@ -64,9 +64,21 @@ def verdict(result: harness.SweepResult, variant: harness.Variant) -> tuple[bool
     return bool(lost), ", ".join(lost)
 
 
+def solution_failures(result: harness.SweepResult, assignment: str, exercise: str) -> list[str]:
+    """The exercise's test cells that the solution itself failed in the sweep: then every mutant
+    would look killed, and the verdicts mean nothing."""
+    _, tests = harness.exercises(harness.read(harness.source_path(assignment)))[exercise]
+    cells = [result.solution.cells[index] for index in tests]
+    return [f"{harness.nbgrader_meta(c)['grade_id']}: {harness.errors(c)[:1]}" for c in cells
+            if harness.score(c)[0] < harness.score(c)[1]]
+
+
 @pytest.mark.parametrize(("assignment", "exercise"), exercise_params())
 def test_exercise_kills_its_mutants(assignment, exercise, sweep):
     result = sweep(assignment)
+    failing = solution_failures(result, assignment, exercise)
+    assert not failing, (f"{assignment}/{exercise}: the solution fails its own tests in the "
+                         f"sweep, so no mutant verdict can be trusted: {failing}")
     generated = [v for v in result.mutant_cells if v.exercise == exercise]
     assert generated, (f"{assignment}/{exercise}: its solution offers none of the changes "
                        "tests/mutants.py makes; teach the generator one that fits it")
