@@ -194,7 +194,7 @@ def grade(job: Job) -> Result:
         os.environ.update(sandbox.prepare(
             shown, {**os.environ, "NBGRADER_EXECUTION": "autograde"}))
     try:
-        log = _autograde(job, root, workdir / "gradebook.db", sandbox)
+        log = _autograde(job, root, workdir / "gradebook.db", sandbox, references)
     finally:
         if sandbox is not None:
             sandbox.close()
@@ -309,7 +309,8 @@ def _copy_course_files(release: Path, target: Path) -> dict[str, Path]:
     return copied
 
 
-def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) -> str:
+def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None,
+               references: dict) -> str:
     """Run nbgrader's autograde converter on the temporary course; return its log."""
     from nbgrader.utils import capture_log
 
@@ -325,9 +326,11 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
         sandbox.kernel_config(config)
         config.GuardedExecute.sandbox_directory = str(sandbox.directory)
         config.GuardedExecute.module_names = {
-            name: dotted for reference in job.references.values()
+            name: dotted for reference in references.values()
             for name, dotted in inspection.module_names(reference).items()}
     config.GuardedExecute.progress_file = str(job.progress_path)
+    config.GuardedExecute.verifier_sources = {
+        name: verifier_sources(reference) for name, reference in references.items()}
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
@@ -338,6 +341,17 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
     log = outcome.get("log", "") + outcome.get("error", "")
     logging.getLogger("grader").info("nbgrader autograde log:\n%s", log)
     return log
+
+
+def verifier_sources(reference: inspection.Reference) -> dict:
+    """The cells the verifier kernel runs, as the course registered them: the setup cell (grade
+    id ``setup``, else the first locked cell that is not graded) and every test cell."""
+    registered = [reference.cells[name] for name in reference.order]
+    code = [c for c in registered if c.cell_type == "code"]
+    setup = next((c for c in code if c.name == "setup"), None) or next(
+        (c for c in code if c.locked and not c.grade), None)
+    return {"setup": setup.source if setup else None,
+            "tests": {c.name: c.source for c in code if c.grade and not c.solution}}
 
 
 def _nbgrader_error(log: str) -> str:
