@@ -546,16 +546,3 @@ def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> tuple[list[Issue
                                 " got no answer: code in the notebook intercepts or alters what "
                                 "the kernel runs", flag=True))
     return issues, min(altered) if altered else None
-
-
-def zero_tests_after(nb: nbformat.NotebookNode, first: int, scores: dict) -> Issue | None:
-    """Test cells from index ``first`` on ran in an altered kernel: their points cannot be
-    trusted and become 0 in ``scores`` (grade cell -> points) until a person looks."""
-    zeroed = [cells.grade_id(c) for c in nb.cells[first:]
-              if cells.is_test(c) and (scores.get(cells.grade_id(c)) or 0) > 0]
-    for name in zeroed:
-        scores[name] = 0.0
-    if not zeroed:
-        return None
-    return Issue("tampered", f"{len(zeroed)} test cells that ran in the altered kernel score 0 "
-                 f"until your instructor has looked: {', '.join(zeroed)}", flag=True)

@@ -66,6 +66,7 @@ class Channel:
         self.client.start_channels(iopub=False, hb=True)
         self.timeout = timeout
         self.installed = False
+        self.serving: str | None = None  # msg id of the student's serving loop, when running
         self.calls = itertools.count(1)
         self.verifier_objects: dict[int, Any] = {}
         self.handles: dict[int, Handle] = {}
@@ -81,36 +82,66 @@ class Channel:
                 f"exec(compile({_student_side_source()!r}, {SERVE!r}, 'exec'), _m.__dict__)\n"
                 f"_s.modules[{SERVE!r}] = _m\n"
                 "del _s, _t, _m\n")
-        reply = self._execute(code, answer=False)
+        reply = self._execute(code)
         if reply.get("status") != "ok":
             raise StudentError("the grader's helper could not be installed in the student's "
                                f"kernel ({reply.get('ename')}: {reply.get('evalue')})")
         self.installed = True
 
     def request(self, request: dict) -> dict:
-        """Send ``request`` to the student's side; its answer (parsed JSON, not yet decoded)."""
+        """Send ``request`` to the student's side; its answer (parsed JSON, not yet decoded).
+        The first request of a test cell starts the student's serving loop (:meth:`finish`
+        ends it)."""
         if not self.installed:
             self._install()
-        payload = base64.b64encode(pickle.dumps(request, protocol=4)).decode("ascii")
-        code = f"__import__({SERVE!r}).serve({payload!r})"
-        answers: list[dict] = []
-        reply = self._execute(code, answer=True, answers=answers)
-        if not answers:
-            raise StudentError("the student's kernel did not answer the grader's request "
-                               f"({reply.get('ename', 'no answer')}: "
-                               f"{str(reply.get('evalue', ''))[:200]})")
-        result = answers[-1].get("result")
-        if type(result) is not dict:
-            raise StudentError("the student's kernel answered without a result")
-        return result
+        if self.serving is None:
+            self.serving = self.client.execute(f"__import__({SERVE!r}).serve()", silent=True,
+                                               store_history=False, allow_stdin=True)
+            ready = self._next_prompt()
+            if "ready" not in ready:
+                raise StudentError("the student's kernel did not start the grader's helper")
+        self.client.input(self._encode_reply(request))
+        while True:
+            message = self._next_prompt()
+            if "callback" in message:
+                self.client.input(self._callback(message))
+            elif "result" in message:
+                if type(message["result"]) is not dict:
+                    raise StudentError("the student's kernel answered without a result")
+                return message["result"]
+            else:
+                raise wire.WireError("an input request that is neither a result nor a callback")
 
-    def _execute(self, code: str, answer: bool, answers: list | None = None) -> dict:
-        """Run ``code`` in the student's kernel, answering its input requests (results and
-        callbacks) until its reply; a kernel that stops beating or outlives the timeout fails."""
+    def finish(self) -> None:
+        """End the student's serving loop (after a test cell): the student's kernel is idle
+        again when this returns."""
+        if self.serving is None:
+            return
+        serving, self.serving = self.serving, None
+        try:
+            self.client.input(self._encode_reply({"kind": "stop"}))
+            self._wait(serving, prompts=False)
+        except StudentError:
+            pass  # a kernel that died or broke the protocol: nothing is waiting any more
+
+    def _encode_reply(self, value: Any) -> str:
+        return base64.b64encode(self._pickle(value)[0]).decode("ascii")
+
+    def _next_prompt(self) -> dict:
+        """The next input request of the serving loop, parsed; StudentError when the loop ended
+        instead (the student's code broke it, the kernel died) or the time ran out."""
+        content = self._wait(self.serving, prompts=True)
+        return wire.parse(content.get("prompt", ""))
+
+    def _execute(self, code: str) -> dict:
+        msg_id = self.client.execute(code, silent=True, store_history=False, allow_stdin=False)
+        return self._wait(msg_id, prompts=False)
+
+    def _wait(self, msg_id: str, prompts: bool) -> dict:
+        """The next input request of ``msg_id`` (``prompts``) or its execute reply."""
         import zmq
 
         client = self.client
-        msg_id = client.execute(code, silent=True, store_history=False, allow_stdin=answer)
         shell, stdin = client.shell_channel, client.stdin_channel
         poller = zmq.Poller()
         poller.register(shell.socket, zmq.POLLIN)
@@ -122,19 +153,28 @@ class Channel:
                 ready = dict(poller.poll(1000))
                 if stdin.socket in ready:
                     message = client.get_stdin_msg(timeout=0)
-                    if answer and message["parent_header"].get("msg_id") == msg_id:
-                        client.input(self._on_input(message["content"].get("prompt", ""),
-                                                    answers))
                     quiet_since = time.monotonic()
+                    if message["parent_header"].get("msg_id") == msg_id:
+                        if prompts:
+                            return message["content"]
+                        client.input("")  # an input() after stop: answered empty
                 if shell.socket in ready:
                     reply = client.get_shell_msg(timeout=0)
                     if reply["parent_header"].get("msg_id") == msg_id:
+                        if prompts:
+                            self.serving = None
+                            content = reply["content"]
+                            raise StudentError(
+                                "the student's kernel stopped answering the grader's requests "
+                                f"({content.get('ename', content.get('status'))}: "
+                                f"{str(content.get('evalue', ''))[:200]})")
                         return reply["content"]
                 if not ready:
                     if time.monotonic() > deadline:
                         raise StudentError(f"the student's code ran longer than "
                                            f"{self.timeout:g} s")
                     if time.monotonic() - quiet_since > 3 and not client.hb_channel.is_beating():
+                        self.serving = None
                         raise StudentError("the student's kernel died")
         except KeyboardInterrupt:
             self.interrupt()
@@ -144,15 +184,6 @@ class Channel:
         """Stop what the student's code is doing (the verifier's cell was interrupted)."""
         message = self.client.session.msg("interrupt_request", {})
         self.client.control_channel.send(message)
-
-    def _on_input(self, prompt: str, answers: list) -> str:
-        message = wire.parse(prompt)
-        if "result" in message:
-            answers.append(message)
-            return ""
-        if "callback" in message:
-            return self._callback(message)
-        raise wire.WireError("an input request that is neither a result nor a callback")
 
     def _callback(self, message: dict) -> str:
         """A use of one of the verifier's objects by the student's code: do it here, answer with
@@ -181,7 +212,7 @@ class Channel:
         except Exception as error:  # the student's code sees the test's exception
             answer = {"raise": [type(error).__name__ if type(error).__module__ == "builtins"
                                 else "RuntimeError", str(error)[:2000]]}
-        return base64.b64encode(self._pickle(answer)[0]).decode("ascii")
+        return self._encode_reply(answer)
 
     # ------------------------------------------------------------------ data going in
 
@@ -590,6 +621,12 @@ def connect(connection: dict, timeout: float = 300.0) -> None:
     if _channel is not None:
         _channel.close()
     _channel = Channel(connection, timeout)
+
+
+def finish() -> None:
+    """After a test cell: the student's kernel stops serving and is idle again."""
+    if _channel is not None:
+        _channel.finish()
 
 
 def bind(names: list[str]) -> None:

@@ -64,6 +64,9 @@ def bind_code(source: str) -> str:
     return f"{IMPORT}\n_rnn_verifier_proxies.bind({used_names(source)!r})\n"
 
 
+FINISH = f"{IMPORT}\n_rnn_verifier_proxies.finish()\n"
+
+
 def verifier_directory() -> tempfile.TemporaryDirectory:
     """The verifier's working directory: empty, away from the course and the submission."""
     return tempfile.TemporaryDirectory(prefix="rnn-verifier-")
@@ -184,7 +187,11 @@ class Verifier:
             self._thread.join()
             self._thread = None
         self.kernel.run(bind_code(source), timeout)
-        return self.kernel.run(source, timeout)
+        try:
+            return self.kernel.run(source, timeout)
+        finally:
+            # The student's kernel is idle again before the grader sends it the next cell.
+            self.kernel.run(FINISH, timeout)
 
     def close(self) -> None:
         if self._thread is not None:

@@ -4,9 +4,10 @@ Its source is sent into the kernel once (it must not import ``grader``, which a 
 does not contain) and installed as the module ``_rnn_grader_serve``. The verifier (see
 :mod:`grader.verify.proxies`) sends it requests, each an ``execute_request`` whose code calls
 :func:`serve` with a pickled request: call this function of the student's with these inputs, read
-this attribute, ... It runs the student's code on those inputs and hands back plain data (JSON,
-arrays as ``.npy`` bytes) through the kernel's stdin channel, the same way ``input()`` asks its
-client for a line; a function the test passed in (``central_difference(f, x)``) is called back in
+this attribute, ... While a test cell runs, :func:`serve` waits in the kernel for requests, which
+arrive as the answers to its ``input()`` calls on the kernel's stdin channel; it runs the
+student's code on the inputs and hands back plain data (JSON, arrays as ``.npy`` bytes) as the
+prompt of its next ``input()``; a function the test passed in (``central_difference(f, x)``) is called back in
 the verifier the same way.
 
 Nothing here is trusted: the student's code may replace any of it. What it sends back is only ever
@@ -34,9 +35,36 @@ _events = []  # operations on recorded arrays during the current call
 _recording = [False]
 
 
+_stdin = []  # (kernel, ident, parent) of the serving request: input requests sent directly
+
+
 def _ask(message):
-    """Send ``message`` to the verifier through the stdin channel; its answer, decoded."""
-    text = builtins.input(json.dumps(message, allow_nan=False))
+    """Send ``message`` to the verifier through the stdin channel; its answer, decoded.
+
+    The request goes out as ipykernel's ``input()`` sends it, without flushing stdout and
+    stderr first (a round trip through the kernel's output thread for every request)."""
+    prompt = json.dumps(message, allow_nan=False)
+    if not _stdin:
+        text = builtins.input(prompt)
+    else:
+        import zmq
+
+        kernel, ident, parent = _stdin[0]
+        socket = kernel.stdin_socket
+        while True:  # stale replies, as ipykernel purges them
+            try:
+                socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.ZMQError:
+                break
+        kernel.session.send(socket, "input_request", {"prompt": prompt, "password": False},
+                            parent, ident=ident)
+        while True:
+            readable, _, failed = zmq.select([socket], [], [socket], 0.05)
+            if readable or failed:
+                ident_in, reply = kernel.session.recv(socket)
+                if reply is not None:
+                    break
+        text = reply["content"].get("value", "")
     return _Inputs(base64.b64decode(text)).load() if text else None
 
 
@@ -248,14 +276,26 @@ def _failure(error):
 # ----------------------------------------------------------------------------- requests
 
 
-def serve(request):
-    """Answer one request of the verifier's (see the module docstring)."""
+def serve():
+    """Answer the verifier's requests until it says stop: each answer goes out as the prompt of
+    the input request that waits for the next request (one round trip per request)."""
+    _stdin.clear()
     try:
-        answer = _answer(pickle.loads(base64.b64decode(request)) if isinstance(request, str)
-                         else request)
-    except BaseException as error:  # the answer says what went wrong, as data
-        answer = _failure(error)
-    _ask({"result": answer})
+        kernel = sys.modules["IPython"].get_ipython().kernel
+        _stdin.append((kernel, kernel._get_shell_context_var(kernel._shell_parent_ident),
+                       kernel.get_parent("shell")))
+    except (AttributeError, KeyError, TypeError):
+        pass  # another ipykernel: input() itself
+    message = {"ready": True}
+    while True:
+        request = _ask(message)
+        if not isinstance(request, dict) or request.get("kind") == "stop":
+            return
+        try:
+            answer = _answer(request)
+        except BaseException as error:  # the answer says what went wrong, as data
+            answer = _failure(error)
+        message = {"result": answer}
 
 
 def _answer(request):
