@@ -267,10 +267,17 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
             kernel = Kernel(cwd)
             verifier.connect(kernel.manager.get_connection_info())
         for step in plan.steps:
-            if step.test:
+            if step.test and kernel.died:
+                outputs = kernel.run(step.source, timeout)  # not run: says where it died
+            elif step.test:
                 outputs = verifier.run_test(step.source, timeout)
                 result.issues += verifier.problems
                 verifier.problems = []
+                if not kernel.manager.is_alive():
+                    kernel.died = step.grade_id or "?"
+                    outputs = [verify.error_output(
+                        "DeadKernelError", "the kernel died while running this cell (os._exit, "
+                        "a crash, or out of memory)")]
             else:
                 outputs = kernel.run(step.source, timeout)
             if step.points:

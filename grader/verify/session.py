@@ -72,7 +72,7 @@ def verifier_directory() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="rnn-verifier-")
 
 
-def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
+def error_output(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
     return {"output_type": "error", "ename": ename, "evalue": evalue,
             "traceback": traceback or [f"{ename}: {evalue}"]}
 
@@ -103,7 +103,7 @@ class BlockingKernel:
         """Execute ``source``; its outputs as notebook outputs. A cell that outlives ``timeout``
         is interrupted; a kernel that dies (``os._exit``, a crash) fails this and later cells."""
         if self.died:
-            return [_error("DeadKernelError", f"not run: the kernel died in an earlier cell "
+            return [error_output("DeadKernelError", f"not run: the kernel died in an earlier cell "
                                               f"({self.died})")]
         outputs: list[dict] = []
         request = self.client.execute(source, store_history=False, allow_stdin=False)
@@ -114,12 +114,12 @@ class BlockingKernel:
             except queue.Empty:
                 if not self.manager.is_alive():
                     self.died = source.strip().splitlines()[0][:60] if source.strip() else "?"
-                    outputs.append(_error("DeadKernelError", "the kernel died while running "
+                    outputs.append(error_output("DeadKernelError", "the kernel died while running "
                                           "this cell (os._exit, a crash, or out of memory)"))
                     return outputs
                 if time.monotonic() > deadline:
                     self.manager.interrupt_kernel()
-                    outputs.append(_error("CellTimeoutError",
+                    outputs.append(error_output("CellTimeoutError",
                                           f"the cell ran longer than {timeout:g} s"))
                     return outputs
                 continue
@@ -132,7 +132,7 @@ class BlockingKernel:
                 outputs.append({"output_type": "stream", "name": content["name"],
                                 "text": content["text"]})
             elif kind == "error":
-                outputs.append(_error(content["ename"], content["evalue"],
+                outputs.append(error_output(content["ename"], content["evalue"],
                                       content.get("traceback", [])))
             elif kind == "execute_result":
                 outputs.append({"output_type": "execute_result", "data": content["data"]})
