@@ -49,8 +49,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from grader import course
-from grader.layout import Course
+from grader.core import repository
+from grader.core.course import Course
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 
@@ -58,9 +58,9 @@ ASSIGNMENT = "01_tanh_derivatives"
 
 
 def make_course(root: Path) -> Course:
-    shutil.copytree(course.SOLUTIONS_DIR / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    shutil.copytree(repository.SOLUTIONS_DIR / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
     (root / "grader").mkdir()
-    course.release([ASSIGNMENT], root=root)
+    repository.release([ASSIGNMENT], root=root)
     return Course(root)
 
 
@@ -112,7 +112,7 @@ def _execute(path: str) -> float:
 
 def bare(folder: Path, jobs: int) -> None:
     """Execute every notebook under ``folder``, ``jobs`` at a time (run in its own process)."""
-    os.environ.update(course.grading_env())
+    os.environ.update(repository.grading_env())
     paths = sorted(str(p) for p in folder.glob(f"*/{ASSIGNMENT}.ipynb"))
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         pool.map(_execute, paths, chunksize=1)
@@ -152,7 +152,7 @@ def dask_cluster(workers: int, scratch: Path):
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
-             "cwd": course.REPO_ROOT, "start_new_session": True}
+             "cwd": repository.REPO_ROOT, "start_new_session": True}
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port",
                                    str(port), "--no-dashboard"], **quiet)]
     try:
@@ -181,7 +181,7 @@ def cluster_benchmark(n: int, scratch: Path) -> int:
         print(f"{label} ... ({load()})", flush=True)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "grader", "autograde", "--root", str(target.root),
-                        "--no-progress", *options], check=False, cwd=course.REPO_ROOT,
+                        "--no-progress", *options], check=False, cwd=repository.REPO_ROOT,
                        stdout=subprocess.DEVNULL)
         wall[label] = time.perf_counter() - started
         results[label] = scores(target)
@@ -252,14 +252,14 @@ def main(argv: list[str] | None = None) -> int:
 
         def run_nbgrader(batch):
             submit(plain, {s: submissions[s] for s in batch})
-            course.nbgrader("autograde", ASSIGNMENT, root=plain.root, check=False)
+            repository.nbgrader("autograde", ASSIGNMENT, root=plain.root, check=False)
 
         def grader(target: Course, *flags: str):
             def run(batch):
                 submit(target, {s: submissions[s] for s in batch})
                 subprocess.run([sys.executable, "-m", "grader", "autograde", "--root",
                                 str(target.root), "--jobs", str(jobs), "--no-progress", *flags],
-                               check=False, cwd=course.REPO_ROOT, stdout=subprocess.DEVNULL,
+                               check=False, cwd=repository.REPO_ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             return run
 
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 nbformat.write(restored(submissions[student], sources), str(target))
             # A process of its own, like the graders: interpreter start and imports included.
             subprocess.run([sys.executable, "-m", "benchmarks.autograde", "--bare", str(folder),
-                            "--jobs", str(jobs)], check=True, cwd=course.REPO_ROOT,
+                            "--jobs", str(jobs)], check=True, cwd=repository.REPO_ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         methods = [("nbgrader autograde (sequential)", run_nbgrader),

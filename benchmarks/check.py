@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import course
+from grader.core import repository
 
 ASSIGNMENT = "01_tanh_derivatives"
 IMPORTS = {
@@ -43,7 +43,7 @@ IMPORTS = {
         "import sys; sys.modules['rfc3987_syntax'] = None; import nbformat"),
     "import fastjsonschema": "import fastjsonschema",
     "check --exercise imports (after)": (
-        "import sys, grader.__main__, grader.quick, jupyter_client.manager; "
+        "import sys, grader.__main__, grader.learner.exercise, jupyter_client.manager; "
         "assert 'nbformat' not in sys.modules and 'jsonschema' not in sys.modules"),
 }
 
@@ -56,7 +56,7 @@ def timed(command: list[str], repeat: int, cwd: Path | None = None) -> tuple[flo
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                                env=course.grading_env())
+                                env=repository.grading_env())
         walls.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
              timed([python, "-m", "grader", "check", str(notebook)], args.repeat)),
             ("nbgrader validate (whole notebook, visible tests)",
              timed([python, "-m", "nbgrader", "validate", str(notebook)], args.repeat,
-                   cwd=course.GRADER_DIR)),
+                   cwd=repository.GRADER_DIR)),
         ]
         print(f"load average after: {load()}\n")
     quick = rows[0][1][0]

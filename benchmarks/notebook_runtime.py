@@ -25,7 +25,7 @@ from datetime import datetime
 import nbformat
 from nbclient import NotebookClient
 
-from grader import course
+from grader.core import repository
 
 TARGETS = {"fast": 20.0, "full": 90.0}
 
@@ -42,10 +42,10 @@ def _cell_seconds(cell) -> float:
 def run(assignment: str, mode: str) -> tuple[float, float, float, list[tuple[float, int]], int]:
     """Execute one notebook; return (wall seconds, summed cell seconds, kernel CPU seconds,
     slowest cells, errors)."""
-    path = course.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb"
+    path = repository.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(str(path), as_version=4)
     saved = dict(os.environ)
-    os.environ.update(course.grading_env({"COURSE_FAST": "1" if mode == "fast" else "0"}))
+    os.environ.update(repository.grading_env({"COURSE_FAST": "1" if mode == "fast" else "0"}))
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         started = time.perf_counter()

@@ -10,7 +10,7 @@ solutions nor the hidden tests:
    lose theirs; each page gains a download link to the released notebook and, above each explorer,
    a line saying that it is live in JupyterLab;
 3. Sphinx (myst-nb, sphinx-book-theme) renders the pages, with the README's course map as the
-   front page and MathJax from the course's own copy (:mod:`grader.mathjax`).
+   front page and MathJax from the course's own copy (:mod:`grader.report.mathjax`).
 
 With ``solutions=True`` (``make site SOLUTIONS=1``, for instructors) the pages are the solution
 notebooks executed as they are, hidden tests included, and their download links give the solution
@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader import cells, mathjax
-from grader.course import REPO_ROOT, grading_env
-from grader.policy import ASSIGNMENTS
+from grader.core import cells
+from grader.core.policy import ASSIGNMENTS
+from grader.core.repository import REPO_ROOT, grading_env
+from grader.report import mathjax
 
 HERE = Path(__file__).resolve().parent
 CELL_TIMEOUT = 600

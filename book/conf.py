@@ -20,7 +20,7 @@ nb_ipywidgets_js = {}  # explorers are static figures; no widget scripts from a 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 
-# MathJax from the course's own copy (grader.mathjax), never a CDN.
+# MathJax from the course's own copy (grader.report.mathjax), never a CDN.
 mathjax_path = "mathjax/" + _options["mathjax_bundle"]
 mathjax3_config = _options["mathjax_config"]
 html_static_path = ["_static"]

@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from .course import REPO_ROOT
-from .layout import Course
+from grader.core.course import Course
+from grader.core.repository import REPO_ROOT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                               "nbgrader's late penalty (LateSubmissionPlugin in "
                               "grader/nbgrader_config.py)")
 
-    from .collect import DEFAULT_PATTERN
+    from grader.prepare.collect import DEFAULT_PATTERN
     collect = command(
         "collect", "import an LMS export (folder or zip) into grader/submitted/",
         "Import submissions from a folder or a .zip with one entry (a notebook, or a folder)\n"
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _release(course: Course, args) -> int:
-    from . import course as repository
+    from grader.core import repository
 
     chosen = args.assignments or course.source_assignments()
     unknown = [a for a in chosen if a not in course.source_assignments()]
@@ -233,13 +233,13 @@ def _release(course: Course, args) -> int:
 
 
 def _parse_due(text: str):
-    from .collect import parse_time
+    from grader.prepare.collect import parse_time
 
     return parse_time(text, "--due").replace(tzinfo=None)  # nbgrader stores naive UTC
 
 
 def _collect(course: Course, args) -> int:
-    from .collect import collect, read_times
+    from grader.prepare.collect import collect, read_times
 
     times = read_times(args.times) if args.times else None
     result = collect(course, args.path, assignment=args.assignment, pattern=args.pattern,
@@ -259,9 +259,9 @@ def _collect(course: Course, args) -> int:
 
 
 def _autograde(course: Course, args) -> int:
-    from .autograde import autograde
-    from .report import collect_rows
-    from .sandbox import GIB, Limits
+    from grader.execute.autograde import autograde
+    from grader.execute.sandbox import GIB, Limits
+    from grader.report.grades import collect_rows
 
     if args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
@@ -312,7 +312,7 @@ def _table(rows: list[tuple[str, str, str, str, list[str]]]) -> str:
 
 
 def _report(course: Course, args) -> int:
-    from .report import report
+    from grader.report.grades import report
 
     if args.roster and args.lms != "canvas":
         raise ValueError("--roster is Canvas's gradebook export: use it with --lms canvas")
@@ -324,7 +324,7 @@ def _report(course: Course, args) -> int:
 
 
 def _feedback(course: Course, args) -> int:
-    from .feedback import generate
+    from grader.report.feedback import generate
 
     written, skipped = generate(course, students=args.student, assignments=args.assignment)
     for path in written:
@@ -336,14 +336,14 @@ def _feedback(course: Course, args) -> int:
 
 def _check(course: Course, args) -> int:
     if args.exercise:
-        from .check import format_result
-        from .quick import check_exercises
+        from grader.learner.check import format_result
+        from grader.learner.exercise import check_exercises
 
         result = check_exercises(args.notebook, args.exercise, assignment=args.assignment,
                                  timeout=args.timeout, source=course)
         print(format_result(result), end="")
         return 0 if result.complete else 1
-    from .check import check, format_line, format_result
+    from grader.learner.check import check, format_line, format_result
 
     started = time.monotonic()
 
@@ -360,7 +360,7 @@ def _check(course: Course, args) -> int:
 
 
 def _progress(course: Course, args) -> int:
-    from .progress import format_progress, progress
+    from grader.learner.progress import format_progress, progress
 
     rows = progress(course, args.notebooks or None, timeout=args.timeout,
                     on_row=lambda row: print(f"checked {row.assignment}", file=sys.stderr))

@@ -7,8 +7,8 @@
 #   grader/submitted, grader/autograded, grader/feedback, grader/gradebook.db   student data
 from pathlib import Path
 
-from grader.course import gradebook_url
-from grader.policy import WARNING_STDERR_PATTERN
+from grader.core.policy import WARNING_STDERR_PATTERN
+from grader.core.repository import gradebook_url
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
 

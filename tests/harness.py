@@ -30,10 +30,10 @@ from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 from nbgrader.utils import determine_grade
 
-from grader import course
-from grader.policy import WARNING_STDERR_PATTERN
+from grader.core import repository
+from grader.core.policy import WARNING_STDERR_PATTERN
 
-ROOT = course.REPO_ROOT
+ROOT = repository.REPO_ROOT
 CELL_TIMEOUT = 300
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -212,7 +212,7 @@ def execute(nb: nbformat.NotebookNode, workdir: Path,
 
     saved = dict(os.environ)
     os.environ.clear()
-    os.environ.update(course.grading_env(extra_env))
+    os.environ.update(repository.grading_env(extra_env))
     # ZeroMQ over ipc sockets, not TCP: with many kernels starting at once a free TCP port can be
     # taken before the kernel binds it ("Kernel died before replying to kernel_info").
     sockets = tempfile.mkdtemp(prefix="rnn-test-ipc-", dir="/tmp")
@@ -310,7 +310,7 @@ def autograde(assignment: str, root: Path, submissions: dict[str, nbformat.Noteb
     """
     (root / "grader").mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment)
-    generated = course.nbgrader("generate_assignment", assignment, "--force", root=root)
+    generated = repository.nbgrader("generate_assignment", assignment, "--force", root=root)
     release = read(root / "notebooks" / assignment / f"{assignment}.ipynb")
     everything = dict(submissions or {})
     for student, answers in (release_submissions or {}).items():
@@ -320,7 +320,7 @@ def autograde(assignment: str, root: Path, submissions: dict[str, nbformat.Noteb
         target = root / "grader" / "submitted" / student / assignment
         target.mkdir(parents=True)
         nbformat.write(nb, str(target / f"{assignment}.ipynb"))
-    graded = course.nbgrader("autograde", assignment, root=root)
+    graded = repository.nbgrader("autograde", assignment, root=root)
     grades: dict[str, dict[str, tuple[float | None, float, bool]]] = {}
     with Gradebook(f"sqlite:///{root / 'grader' / 'gradebook.db'}") as gradebook:
         for student in everything:

@@ -3,7 +3,8 @@ import json
 import nbformat
 import pytest
 
-from grader import authoring, course
+from grader.author import scripts as authoring
+from grader.core import repository
 from tests import harness
 
 
@@ -14,7 +15,7 @@ def comparable(nb):
     return data
 
 
-@pytest.mark.parametrize("assignment", course.available_assignments())
+@pytest.mark.parametrize("assignment", repository.available_assignments())
 def test_export_then_build_gives_back_the_source_notebook(assignment):
     source = harness.read(harness.source_path(assignment))
     rebuilt = authoring.build(authoring.export(source))

@@ -9,9 +9,10 @@ import re
 import pytest
 
 from book.build import EXPLORER_NOTE, Options, front_page, page_of, read, text, to_execute
-from grader import cells, mathjax
-from grader.course import REPO_ROOT
-from grader.policy import ASSIGNMENTS
+from grader.core import cells
+from grader.core.policy import ASSIGNMENTS
+from grader.core.repository import REPO_ROOT
+from grader.report import mathjax
 
 A = "03_eigenvalue_analysis"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import course
+from grader.core import repository
 from tests.offline_browser import CHROMIUM, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -51,8 +51,9 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on loopback over a scratch copy of the course's notebooks."""
     root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(course.RELEASE_DIR / "01_tanh_derivatives", root / "01_tanh_derivatives")
-    shutil.copytree(course.SOLUTIONS_DIR / "08_gradient_dashboard", root / "08_gradient_dashboard")
+    shutil.copytree(repository.RELEASE_DIR / "01_tanh_derivatives", root / "01_tanh_derivatives")
+    shutil.copytree(repository.SOLUTIONS_DIR / "08_gradient_dashboard",
+                    root / "08_gradient_dashboard")
     settings = root.parent / f"{root.name}-settings"
     for name, values in LAB_SETTINGS.items():
         plugin, file = name.split("/")[0:2], name.split("/")[2]
@@ -63,7 +64,7 @@ def lab(tmp_path_factory):
     env = {k: v for k, v in os.environ.items()
            if k not in {"COURSE_WIDGETS", "NBGRADER_EXECUTION", "MPLBACKEND"}}
     env.update(COURSE_FAST="1", JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTER_CONFIG_PATH=str(course.GRADER_DIR))
+               JUPYTER_CONFIG_PATH=str(repository.GRADER_DIR))
     log = open(root.parent / f"{root.name}-lab.log", "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",

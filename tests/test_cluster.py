@@ -20,8 +20,8 @@ import nbformat
 import pytest
 
 from grader.__main__ import main
-from grader.gradebook import records
-from grader.layout import Course
+from grader.core.course import Course
+from grader.record.gradebook import records
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 from tests.postgres import free_port, wait_for
@@ -183,7 +183,7 @@ def test_nothing_is_left_running(runs):
 
 
 def test_files_from_a_worker_stay_inside_the_jobs_folder(tmp_path):
-    from grader.cluster import files_of, write_files
+    from grader.execute.dask_cluster import files_of, write_files
 
     write_files({"a/b.txt": b"x", "c.ipynb": b"{}"}, tmp_path / "job")
     assert files_of(tmp_path / "job") == {"a/b.txt": b"x", "c.ipynb": b"{}"}

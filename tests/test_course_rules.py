@@ -7,12 +7,12 @@ import tokenize
 
 import pytest
 
-from grader import course
+from grader.core import repository
 from tests import harness
 
-ROOT = course.REPO_ROOT
+ROOT = repository.REPO_ROOT
 SPEC = ROOT.parent / "shared" / "COURSE_SPEC.md"
-ASSIGNMENTS = course.available_assignments()
+ASSIGNMENTS = repository.available_assignments()
 
 
 def exercise_names() -> set[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.layout import Course
+from grader.core.course import Course
 from tests import harness, postgres
 from tests.offline_browser import CHROMIUM, require_chromium
 

@@ -11,9 +11,9 @@ import re
 import nbformat
 import pytest
 
-from grader import cells
 from grader.__main__ import main
-from grader.policy import ASSIGNMENTS, WARNING_STDERR_PATTERN
+from grader.core import cells
+from grader.core.policy import ASSIGNMENTS, WARNING_STDERR_PATTERN
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 
@@ -113,7 +113,7 @@ def test_one_exercise_gets_its_hidden_test_verdict(mixed):
 def test_every_exercise_at_once_agrees_with_the_full_check(mixed):
     """The same notebook as test_hidden_test_failures_are_reported_per_exercise, which grades it
     with nbgrader: the same points per exercise."""
-    from grader.quick import check_exercises
+    from grader.learner.exercise import check_exercises
 
     result = check_exercises(mixed)
     points = {e.name: (e.points, e.max_points) for e in result.exercises}
@@ -123,7 +123,7 @@ def test_every_exercise_at_once_agrees_with_the_full_check(mixed):
 
 
 def test_an_untouched_answer_is_not_started_and_starts_no_kernel(monkeypatch):
-    from grader import quick as module
+    from grader.learner import exercise as module
 
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started for stubs only")
@@ -146,7 +146,7 @@ def test_unknown_and_hand_graded_exercises_are_refused_with_the_list(mixed):
 
 
 def solved_plan(assignment: str, exercise: str):
-    from grader import quick as module
+    from grader.learner import exercise as module
 
     student = json.loads(nbformat.writes(harness.filled_release(assignment)))
     for cell in student["cells"]:
@@ -158,7 +158,7 @@ def solved_plan(assignment: str, exercise: str):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_name_an_exercise_uses_is_defined_by_a_cell_it_runs(assignment):
-    from grader import quick as module
+    from grader.learner import exercise as module
 
     source = harness.read(harness.source_path(assignment))
     for exercise in [e for e in cells.exercises(source) if not e.manual]:
@@ -184,7 +184,7 @@ def test_cells_an_exercise_does_not_need_are_not_run():
 
 
 def test_names_read_before_they_are_bound():
-    from grader.quick import names
+    from grader.learner.exercise import names
 
     found = names("x = x + 1\ny = [k for k in range(n)]\ndef f(a):\n    return a * w\n"
                   "data.append(3)\nimport numpy as np\n")
@@ -198,7 +198,7 @@ def test_scores_follow_nbgrader():
     """The quick check scores a test cell as nbgrader's determine_grade after IgnorePattern."""
     from nbgrader.utils import determine_grade
 
-    from grader.quick import score
+    from grader.learner.exercise import score
 
     cases = [
         [],

@@ -31,9 +31,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader import cells
 from grader.__main__ import main
-from grader.layout import Course
+from grader.core import cells
+from grader.core.course import Course
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 
@@ -230,7 +230,7 @@ def exercise_points(course: Course, student: str) -> dict[str, tuple[float, floa
 
 
 def record(flow, student):
-    from grader.gradebook import records
+    from grader.record.gradebook import records
 
     return records(flow["course"])[(student, A)]
 
@@ -554,7 +554,7 @@ def test_feedback_renders_its_formulas_offline_and_names_its_scores(flow, tmp_pa
 
 
 def test_a_merge_that_fails_midway_stores_nothing(flow, monkeypatch):
-    from grader import gradebook
+    from grader.record import gradebook
 
     result = gradebook.Result("zoe", A, "graded", checksum="abc", notebooks={
         A: gradebook.NotebookGrades(scores={"test_tanh_derivative_visible": 1.0})})

@@ -15,11 +15,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests
 
-from grader import cells, inspection
-from grader.collect import DEFAULT_PATTERN, collect
-from grader.execution import MAX_CELL_OUTPUT_CHARS, GuardedExecute
-from grader.feedback import hints, student_view
-from grader.layout import Course
+from grader.core import cells
+from grader.core.course import Course
+from grader.execute.guarded_execute import MAX_CELL_OUTPUT_CHARS, GuardedExecute
+from grader.prepare import inspection
+from grader.prepare.collect import DEFAULT_PATTERN, collect
+from grader.report.feedback import hints, student_view
 from tests import harness
 
 A = "01_tanh_derivatives"
@@ -356,7 +357,7 @@ def test_collect_lists_hidden_entries_it_does_not_collect(course, tmp_path, rele
 
 
 def test_collect_refuses_a_zip_that_would_unpack_too_large(course, tmp_path, monkeypatch):
-    import grader.collect as collecting
+    import grader.prepare.collect as collecting
 
     monkeypatch.setattr(collecting, "MAX_UNPACKED_BYTES", 10 * 2**20)
     archive = tmp_path / "bomb.zip"
@@ -378,9 +379,9 @@ def test_collect_needs_a_student_group(course, tmp_path):
 
 
 def test_only_new_changed_or_errored_submissions_are_graded_again(tmp_path):
-    from grader.autograde import Submission, _needs_grading
-    from grader.gradebook import Record
-    from grader.layout import submission_checksum
+    from grader.core.course import submission_checksum
+    from grader.execute.autograde import Submission, _needs_grading
+    from grader.record.gradebook import Record
 
     (tmp_path / f"{A}.ipynb").write_text("{}")
     submission = Submission("amy", A, tmp_path)
@@ -399,7 +400,7 @@ def test_only_new_changed_or_errored_submissions_are_graded_again(tmp_path):
 @pytest.mark.parametrize(("jobs", "cores", "threads"),
                          [(1, 2, 2), (2, 2, 1), (4, 2, 1), (2, 16, 8), (3, 16, 5), (0, 2, 2)])
 def test_each_kernel_gets_its_share_of_the_cores(jobs, cores, threads):
-    from grader.autograde import threads_per_kernel
+    from grader.execute.autograde import threads_per_kernel
 
     assert threads_per_kernel(jobs, cores) == threads
 
@@ -408,7 +409,7 @@ def test_a_worker_passes_its_thread_share_to_the_kernel_unless_the_instructor_se
         monkeypatch):
     from dataclasses import replace
 
-    from grader.worker import Job, worker_environment
+    from grader.execute.worker import Job, worker_environment
 
     job = Job("amy", A, "sub", "rel", "tpl", "work", config=None, threads=1)
     monkeypatch.delenv("COURSE_THREADS", raising=False)
@@ -423,8 +424,8 @@ def test_a_worker_passes_its_thread_share_to_the_kernel_unless_the_instructor_se
 
 def test_a_kernel_that_ignores_the_interrupt_is_shut_down_and_later_cells_score_zero():
     """nbgrader would give up on the whole notebook; GuardedExecute keeps what ran."""
-    from grader.course import grading_env
-    from grader.inspection import execution_issues
+    from grader.core.repository import grading_env
+    from grader.execute.findings import execution_issues
 
     nb = nbformat.v4.new_notebook(cells=[
         new_code_cell("import time\nran = True"),
@@ -457,8 +458,8 @@ def test_a_kernel_that_ignores_the_interrupt_is_shut_down_and_later_cells_score_
 
 
 def test_a_grader_error_met_twice_on_the_same_files_is_settled_as_failed():
-    from grader.autograde import settle
-    from grader.gradebook import Record, Result
+    from grader.execute.autograde import settle
+    from grader.record.gradebook import Record, Result
 
     def error(reason="nbgrader could not grade it: KeyError 'x'", checksum="abc"):
         return Result("s", A, "error", reason=reason, checksum=checksum)

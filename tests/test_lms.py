@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 import nbformat
 import pytest
 
-from grader.collect import LMS_LATE, TIMESTAMP, collect, read_times
-from grader.layout import Course
-from grader.report import Row, write_lms_csv
+from grader.core.course import Course
+from grader.prepare.collect import LMS_LATE, TIMESTAMP, collect, read_times
+from grader.report.grades import Row, write_lms_csv
 from tests import harness
 
 A = "01_tanh_derivatives"
@@ -87,7 +87,7 @@ def test_times_that_cannot_be_read_are_refused_with_the_reason(tmp_path, text, e
 
 
 def test_times_accept_offsets_and_utc():
-    from grader.collect import parse_time
+    from grader.prepare.collect import parse_time
 
     assert parse_time("2026-03-01T18:30:00+01:00", "t") == datetime(
         2026, 3, 1, 17, 30, tzinfo=timezone.utc)

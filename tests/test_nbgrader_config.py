@@ -7,12 +7,12 @@ import warnings
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader import course
-from grader.policy import WARNING_STDERR_PATTERN
+from grader.core import repository
+from grader.core.policy import WARNING_STDERR_PATTERN
 
 
 def load_config():
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course.GRADER_DIR)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(repository.GRADER_DIR)).load_config()
 
 
 def test_course_directory_maps_solutions_onto_notebooks():
@@ -20,10 +20,10 @@ def test_course_directory_maps_solutions_onto_notebooks():
     directory = config.CourseDirectory
     assert directory.source_directory == "solutions"
     assert directory.release_directory == "notebooks"
-    assert directory.root == str(course.REPO_ROOT)
+    assert directory.root == str(repository.REPO_ROOT)
     for step in ("submitted", "autograded", "feedback"):
         assert getattr(directory, f"{step}_directory") == f"grader/{step}"
-    assert directory.db_url == f"sqlite:///{course.GRADER_DIR / 'gradebook.db'}"
+    assert directory.db_url == f"sqlite:///{repository.GRADER_DIR / 'gradebook.db'}"
 
 
 def test_timeout_goes_to_execute_not_executepreprocessor():

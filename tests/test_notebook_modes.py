@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader import course
+from grader.core import repository
 from tests import harness
 
 FULL_SIZE_IN_SECONDS = ["01_tanh_derivatives", "02_jacobian_products", "03_eigenvalue_analysis"]
@@ -21,7 +21,7 @@ FULL_SIZE_IN_SECONDS = ["01_tanh_derivatives", "02_jacobian_products", "03_eigen
 
 @pytest.mark.parametrize("assignment", [
     pytest.param(a, marks=pytest.mark.xdist_group(a), id=a) for a in FULL_SIZE_IN_SECONDS
-    if a in course.available_assignments()])
+    if a in repository.available_assignments()])
 def test_notebook_keeps_its_claims_at_full_size(assignment, tmp_path):
     nb = harness.execute(harness.read(harness.source_path(assignment)), tmp_path,
                          extra_env={"COURSE_FAST": "0"})

@@ -11,10 +11,10 @@ import json
 import nbformat
 import pytest
 
-from grader import course
+from grader.core import repository
 from tests import harness
 
-ASSIGNMENTS = course.available_assignments()
+ASSIGNMENTS = repository.available_assignments()
 
 
 def assignment_params():

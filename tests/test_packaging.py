@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from grader import course
-from grader.policy import ASSIGNMENTS
+from grader.core import repository
+from grader.core.policy import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,4 +114,4 @@ def test_gitignore_keeps_environments_and_student_data_out(ignored):
 
 def test_every_released_assignment_has_a_source():
     released = {p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir()}
-    assert released == set(course.available_assignments())
+    assert released == set(repository.available_assignments())

@@ -24,8 +24,8 @@ import pytest
 from nbgrader.api import Grade, Gradebook, SubmittedAssignment
 from sqlalchemy import create_engine, func, select, text
 
-from grader.course import gradebook_url
-from grader.layout import Course
+from grader.core.course import Course
+from grader.core.repository import gradebook_url
 from tests import harness, postgres
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 

@@ -1,4 +1,5 @@
-"""Hostile submissions against the grading sandbox (grader.sandbox, grader.kernel_guard).
+"""Hostile submissions against the grading sandbox (grader.execute.sandbox and
+grader.execute.kernel_guard).
 
 One temporary course of notebook 01 receives a corpus of submissions, one attack each, next to
 honest ones, and a single real ``python -m grader autograde --jobs 2`` grades them all (small
@@ -30,9 +31,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import cells, sandbox
 from grader.__main__ import main
-from grader.layout import Course
+from grader.core import cells
+from grader.core.course import Course
+from grader.execute import sandbox
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES
 
@@ -280,7 +282,7 @@ def graded(tmp_path_factory):
 
 
 def verdict(graded, student):
-    from grader.gradebook import records
+    from grader.record.gradebook import records
 
     return records(graded["course"])[(student, A)]
 
@@ -306,7 +308,7 @@ def full_marks(graded) -> dict[str, float]:
 
 def test_the_run_graded_every_submission(graded):
     assert graded["run"].returncode in (0, 1), graded["run"].stderr
-    from grader.gradebook import records
+    from grader.record.gradebook import records
 
     stored = {student for student, _ in records(graded["course"])}
     assert stored == set(graded["students"]), graded["run"].stdout
@@ -425,7 +427,7 @@ def test_no_hidden_test_line_reaches_any_feedback_page(graded):
 
 
 def test_the_leaker_reads_no_hidden_line_inside_its_kernel(graded):
-    """The tests run in the verifier kernel (grader.verify): the caller's frame and source the
+    """The tests run in the verifier kernel (grader.execute.verify): the caller's frame and source the
     leaker reads in its own kernel hold no hidden line, so the ValueError it raises with them
     (shown in the test cell's output) carries none either."""
     autograded = nbformat.reads(

@@ -1,10 +1,10 @@
 """Every notebook's solution, graded in the sandbox, is neither flagged nor marked down.
 
-The kernel's guard (grader.kernel_guard) compares what the submission's kernel looks like before
-every test cell with what it looked like before the first cell: whatever an honest notebook's own
-libraries do on the way (torch wrapping its functions as parts of it load, matplotlib registering
-its IPython hook, ipykernel's per-request state) must not read as tampering. Notebooks change;
-this keeps the guard honest for all of them.
+The kernel's guard (grader.execute.kernel_guard) compares what the submission's kernel looks like
+before every test cell with what it looked like before the first cell: whatever an honest
+notebook's own libraries do on the way (torch wrapping its functions as parts of it load,
+matplotlib registering its IPython hook, ipykernel's per-request state) must not read as tampering.
+Notebooks change; this keeps the guard honest for all of them.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import shutil
 import nbformat
 import pytest
 
-from grader import course
 from grader.__main__ import main
-from grader.gradebook import records
-from grader.layout import Course
+from grader.core import repository
+from grader.core.course import Course
+from grader.record.gradebook import records
 from tests import harness
 from tests.test_sandbox import _require_sandbox
 
 pytestmark = pytest.mark.xdist_group("sandbox-honest")
 
-ASSIGNMENTS = course.available_assignments()
+ASSIGNMENTS = repository.available_assignments()
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from book.build import Options, build
-from grader import cells
-from grader.course import REPO_ROOT
-from grader.policy import ASSIGNMENTS
+from grader.core import cells
+from grader.core.policy import ASSIGNMENTS
+from grader.core.repository import REPO_ROOT
 from tests.offline_browser import (
     BROKEN_IMAGES,
     MATHJAX_DONE,

@@ -1,4 +1,4 @@
-"""Verdicts computed outside the submission's process (grader.verify; issue 19 item 1).
+"""Verdicts computed outside the submission's process (grader.execute.verify; issue 19 item 1).
 
 A course of notebooks 01 (array functions, a multiple-choice check), 06 (a torch cell that
 autograd differentiates) and 08 (a class) receives, for each exercise type, a plain wrong answer
@@ -32,11 +32,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import cells
 from grader.__main__ import main
-from grader.check import check
-from grader.layout import Course
-from grader.quick import check_exercises
+from grader.core import cells
+from grader.core.course import Course
+from grader.learner.check import check
+from grader.learner.exercise import check_exercises
 from tests import harness
 from tests.answers.nb01_tanh_derivatives import EXERCISES as NB01
 from tests.answers.nb06_lstm_gru import EXERCISES as NB06
@@ -384,7 +384,7 @@ ATTACKERS = [(assignment, student) for assignment, students in _submissions().it
 
 
 def test_the_run_graded_every_submission(graded):
-    from grader.gradebook import records
+    from grader.record.gradebook import records
 
     assert graded["run"].returncode in (0, 1), graded["run"].stderr[-3000:]
     stored = set(records(graded["course"]))

@@ -1,0 +1,1 @@
+"""Writing the course: nbgrader source notebooks as percent-format scripts, and back."""

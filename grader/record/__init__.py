@@ -1,0 +1,1 @@
+"""Stage 3, record: the course gradebook (SQLite or PostgreSQL), merged into under a lock."""

@@ -1,1 +1,0 @@
-"""Test verdicts computed outside the submission's process (see grader.verify.proxies)."""
