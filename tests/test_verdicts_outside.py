@@ -22,6 +22,7 @@ whole-notebook and ``--exercise``, which must give the same scores.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -252,7 +253,7 @@ def _submissions() -> dict[str, dict[str, dict[str, str]]]:
 # Wraps every function of notebook 01 that a test calls: at every call, searches everything it
 # can reach for hidden-test lines and test variables; a cell appended at the end prints the tally.
 DUMPER = '''
-import gc, linecache, sys
+import gc, hashlib, linecache, sys
 import numpy as np
 
 def tanh_derivative(x):
@@ -298,9 +299,10 @@ def _look():
     for place in places:
         for text in _strings(place):
             _DUMP["strings"] += 1
-            for marker in _MARKERS:
-                if marker in text:
-                    _DUMP["hits"].add(marker)
+            for line in text.splitlines():
+                line = " ".join(line.split())
+                if len(line) >= 25 and hashlib.sha256(line.encode()).hexdigest() in _MARKERS:
+                    _DUMP["hits"].add(line[:60])
 
 _MARKERS = {markers!r}
 
@@ -332,7 +334,9 @@ def _notebook(assignment: str, answers: dict[str, str], release) -> nbformat.Not
     source = {cells.grade_id(c): c for c in harness.read(harness.source_path(assignment)).cells}
     for exercise, code in answers.items():
         if code is DUMPER:
-            code = DUMPER.replace("{markers!r}", repr(hidden_lines(assignment)))
+            # The hidden lines as hashes: the dumper's own cell must not hold them.
+            code = DUMPER.replace("{markers!r}", repr({
+                hashlib.sha256(line.encode()).hexdigest() for line in hidden_lines(assignment)}))
             # The dumper wraps every function the notebook defined so far: it goes last of the
             # answer cells it watches, in the cell of fraction_saturated.
             filled["fraction_saturated"] = harness.strip_solution_markers(
