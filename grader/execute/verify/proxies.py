@@ -586,6 +586,9 @@ class Handle:
     def __len__(self):
         return self._use("len")
 
+    def __bool__(self) -> bool:
+        return self._use("bool") is True
+
     def __iter__(self):
         return iter(self._use("iter"))
 

@@ -371,6 +371,8 @@ def _do(kind, obj, request, args, kwargs):
         return obj[args[0]]
     if kind == "len":
         return len(obj)
+    if kind == "bool":
+        return bool(obj)
     if kind == "iter":
         return list(obj)
     if kind == "repr":
