@@ -421,12 +421,15 @@ def test_a_submission_that_dumps_everything_finds_no_hidden_test(graded):
 
 def test_the_dumper_would_have_found_the_hidden_tests_in_the_tests_kernel():
     """The dump test is sharp: run as the old grading did (tests in the student's kernel), the
-    same dumper finds hidden lines and test variables."""
-    nb = _notebook(NB01_ID, {"tanh_derivative": DUMPER}, None)
-    source = {cells.grade_id(c): c.source for c in harness.read(harness.source_path(NB01_ID)).cells}
-    for cell in nb.cells:
-        if cells.is_test(cell):
-            cell.source = source[cells.grade_id(cell)]
+    same dumper finds hidden lines and test variables. Only the setup cell, the dumper and
+    tanh_derivative's tests run (the rest of the notebook is not needed)."""
+    source = harness.read(harness.source_path(NB01_ID))
+    by_id = {cells.grade_id(c): c.source for c in source.cells if cells.grade_id(c)}
+    dumper = DUMPER.replace("{markers!r}", repr({
+        hashlib.sha256(line.encode()).hexdigest() for line in hidden_lines(NB01_ID)}))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in (
+        by_id["setup"], dumper, by_id["test_tanh_derivative_visible"],
+        by_id["test_tanh_derivative_hidden"], REPORT_DUMP)])
     executed = harness.execute(nb, Path(harness.ROOT / "notebooks" / NB01_ID))
     hits = _dump_line(executed).group(3)
     assert "variable _expected" in hits and "hidden tests keep off" in hits, hits
