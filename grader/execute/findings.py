@@ -2,8 +2,8 @@
 
 :func:`execution_issues` reads the executed notebook for cells that timed out, a kernel that died
 and the cells that ran before it, and truncated output; :func:`sandbox_issues` words what the
-sandboxed kernel's guard reported; :func:`zero_tests_after` takes back the points of test cells
-that ran in an altered kernel.
+sandboxed kernel's guard reported (evidence for a person: the tests ran in the verifier kernel,
+see grader.execute.verify, so nothing the guard finds changes a score).
 """
 
 from __future__ import annotations
@@ -119,16 +119,3 @@ def sandbox_issues(nb: nbformat.NotebookNode, findings_path) -> tuple[list[Issue
                                 " got no answer: code in the notebook intercepts or alters what "
                                 "the kernel runs", flag=True))
     return issues, min(altered) if altered else None
-
-
-def zero_tests_after(nb: nbformat.NotebookNode, first: int, scores: dict) -> Issue | None:
-    """Test cells from index ``first`` on ran in an altered kernel: their points cannot be
-    trusted and become 0 in ``scores`` (grade cell -> points) until a person looks."""
-    zeroed = [cells.grade_id(c) for c in nb.cells[first:]
-              if cells.is_test(c) and (scores.get(cells.grade_id(c)) or 0) > 0]
-    for name in zeroed:
-        scores[name] = 0.0
-    if not zeroed:
-        return None
-    return Issue("tampered", f"{len(zeroed)} test cells that ran in the altered kernel score 0 "
-                 f"until your instructor has looked: {', '.join(zeroed)}", flag=True)

@@ -15,7 +15,10 @@ the autograde pipeline:
   test cell and after the last cell, and a limit the kernel ran into stops execution at that
   cell; what was found is left in ``findings.json`` in the sandbox's directory for the worker.
 - with ``progress_file`` set, each graded cell's outputs are appended to that file (one JSON line)
-  as soon as it has run, so that ``grader check`` can report an exercise while the rest runs.
+  as soon as it has run, so that ``grader check`` can report an exercise while the rest runs;
+- with ``verifier_sources`` set (the course's setup and test cells), test cells run in a verifier
+  kernel, not in the student's (see :mod:`grader.execute.verify`): the student's kernel only runs the
+  student's code on the tests' inputs and hands back plain data.
 """
 
 from __future__ import annotations
@@ -33,16 +36,19 @@ from traitlets import Dict, Integer, Unicode
 
 from grader.core import cells
 from grader.core.policy import WARNING_STDERR_PATTERN
+from grader.core.repository import grading_env
 from grader.core.verdict import (
     KERNEL_DIED,
     KERNEL_UNRESPONSIVE,
     LIMIT_EXCEEDED,
     NOT_EXECUTED,
+    TIMED_OUT,
     TRUNCATED_MARKER,
 )
 
 from .kernel_guard import PROBE_MODULE
 from .sandbox import Sandbox, Watch, close_sockets
+from .verify.session import Verifier
 
 MAX_CELL_OUTPUT_CHARS = 200_000
 
@@ -70,24 +76,52 @@ class GuardedExecute(Execute):
         help="Names the locked cells bind to modules (np -> numpy): each report checks them.",
     ).tag(config=True)
 
+    verifier_sources = Dict(
+        help="Notebook name -> {'setup': source, 'tests': {grade id: source}}, as the course's "
+             "source has them: test cells run in a verifier kernel (grader.execute.verify), never in "
+             "the student's. Empty: test cells run in the student's kernel.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
         self._dropped_chars: dict[int, int] = {}
         self._watch = (Watch(Sandbox.load(Path(self.sandbox_directory)), self.module_names)
                        if self.sandbox_directory else None)
+        self._sources = self._sources_for(resources)
+        self._verifier = None
+        self._verified = 0
+        if self._sources is not None:
+            self._verifier = Verifier(self._sources.get("setup"),
+                                      grading_env({"MPLBACKEND": "Agg"}),
+                                      float(self.timeout or 300))
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
             if self._watch is not None:
                 self._watch.finish()
+            if self._verifier is not None:
+                self._verifier.close()
         for index, dropped in self._dropped_chars.items():
             nb.cells[index].outputs.append(new_output(
                 "stream", name="stdout",
                 text=f"\n{TRUNCATED_MARKER} {dropped:,} more characters were not kept\n"))
         return nb, resources
 
+    def _sources_for(self, resources) -> dict | None:
+        if not self.verifier_sources:
+            return None
+        name = (resources or {}).get("unique_key")
+        if name in self.verifier_sources:
+            return self.verifier_sources[name]
+        if len(self.verifier_sources) == 1:
+            return next(iter(self.verifier_sources.values()))
+        return None
+
     def preprocess_cell(self, cell, resources, index):
+        if self._verifier is not None and not self._verifier.connected:
+            # The verifier gets ready (connected, setup cell run) while the notebook runs.
+            self._verifier.connect(self.km.get_connection_info())
         cell, resources = self._run_cell(cell, resources, index)
         grading = cell.get("metadata", {}).get("nbgrader", {})
         if self.progress_file and grading.get("grade") and cell.cell_type == "code":
@@ -113,6 +147,9 @@ class GuardedExecute(Execute):
             watch.armed = True
         if watch is not None and cells.is_test(cell):
             self._probe(index)
+        if self._verifier is not None and cells.is_test(cell):
+            self._verify(cell, index)
+            return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -137,6 +174,51 @@ class GuardedExecute(Execute):
             if watch is not None:
                 self._after(cell, index)
         return cell, resources
+
+    def _verify(self, cell, index: int) -> None:
+        """Run a test cell in the verifier kernel, as the course's source has it; the student's
+        kernel answers its requests. A kernel that died meanwhile stops execution here."""
+        self._verified += 1
+        source = self._sources.get("tests", {}).get(cells.grade_id(cell))
+        if source is None:
+            cell.outputs = [error_output("NotATest", "this cell is not one of the course's test "
+                                         "cells; it was not run")]
+            return
+        outputs = self._verifier.run_test(source, float(self.timeout or 300))
+        for problem in self._verifier.problems:
+            self.log.warning("%s", problem)
+        self._verifier.problems = []
+        cell.execution_count = self._verified
+        cell.outputs = [self._notebook_output(o, index) for o in outputs]
+        cell.outputs = [o for o in cell.outputs if o is not None]
+        if not run_sync(self.km.is_alive)():
+            self._stop(cell, index, KERNEL_DIED, "died",
+                       "the kernel died while a test called the submission's code; later "
+                       "cells were not run")
+        elif self._watch is not None:
+            self._after(cell, index)
+
+    def _notebook_output(self, output: dict, index: int):
+        kind = output["output_type"]
+        if kind == "error":
+            ename = TIMED_OUT if output["ename"] == "CellTimeoutError" else output["ename"]
+            return new_output("error", ename=ename, evalue=output["evalue"],
+                              traceback=output.get("traceback", []))
+        if kind == "execute_result":
+            return new_output("execute_result", data=output["data"],
+                              execution_count=self._verified)
+        message = {"msg_type": "stream", "content": {"name": output["name"],
+                                                     "text": output["text"]}}
+        size = len(output["text"])
+        used = self._output_chars.get(index, 0)
+        if used + size > self.max_cell_output_chars:
+            keep = max(self.max_cell_output_chars - used, 0)
+            self._dropped_chars[index] = self._dropped_chars.get(index, 0) + size - keep
+            if keep == 0:
+                return None
+            message["content"]["text"] = output["text"][:keep]
+        self._output_chars[index] = used + len(message["content"]["text"])
+        return new_output("stream", name=output["name"], text=message["content"]["text"])
 
     def _after(self, cell, index: int) -> None:
         """A limit reached in this cell stops the kernel; the last cell ends with a probe."""

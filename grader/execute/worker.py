@@ -212,7 +212,7 @@ def grade(job: Job) -> Result:
         shown = {**course_files, **{f"{n}.ipynb": target / f"{n}.ipynb" for n in placed}}
         sandbox = _sandbox(job, shown)
     try:
-        log = _autograde(job, root, workdir / "gradebook.db", sandbox)
+        log = _autograde(job, root, workdir / "gradebook.db", sandbox, references)
     finally:
         if sandbox is not None:
             sandbox.close()
@@ -262,14 +262,13 @@ def _read_grades(job: Job, database: Path, result: Result) -> None:
 
 
 def _sandbox_findings(executed: dict, sandbox: Sandbox, result: Result) -> list[Issue]:
-    """What the kernel's guard reported; the tests that ran in an altered kernel score 0."""
+    """What the kernel's guard reported: evidence for a person, not a gate. The tests ran in the
+    verifier kernel, so what the submission did to its own kernel changed only the data it
+    handed back; no score is zeroed."""
     issues = []
-    for name, nb in executed.items():  # one notebook per assignment here: one findings file
-        found, altered = findings.sandbox_issues(nb, sandbox.directory / "findings.json")
+    for nb in executed.values():  # one notebook per assignment here: one findings file
+        found, _ = findings.sandbox_issues(nb, sandbox.directory / "findings.json")
         issues += found
-        if altered is not None and name in result.notebooks:
-            zeroed = findings.zero_tests_after(nb, altered, result.notebooks[name].scores)
-            issues += [zeroed] if zeroed else []
     return issues
 
 
@@ -351,7 +350,8 @@ def _copy_course_files(release: Path, target: Path) -> dict[str, Path]:
     return copied
 
 
-def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) -> str:
+def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None,
+               references: dict) -> str:
     """Run nbgrader's autograde converter on the temporary course; return its log."""
     from nbgrader.utils import capture_log
 
@@ -367,7 +367,7 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
         sandbox.kernel_config(config)
         config.GuardedExecute.sandbox_directory = str(sandbox.directory)
         config.GuardedExecute.module_names = {
-            name: dotted for reference in job.references.values()
+            name: dotted for reference in references.values()
             for name, dotted in inspection.module_names(reference).items()}
     config.GuardedExecute.progress_file = str(job.progress_path)
     # Grades are saved from the executed notebook; what is stored (and rendered by the
@@ -375,6 +375,8 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None) ->
     config.SanitizeSubmission.trusted_markdown = [
         cell.source for reference in (job.references or {}).values()
         for cell in reference.release.cells if cell.cell_type == "markdown"]
+    config.GuardedExecute.verifier_sources = {
+        name: verifier_sources(reference) for name, reference in references.items()}
     config.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata, SanitizeSubmission]
@@ -443,3 +445,14 @@ def _first_exception(log: str) -> str | None:
                   and "above traceback" not in line and "error processing" not in line]
         return errors[0][len("[ERROR] "):].strip() if errors else None
     return last
+
+
+def verifier_sources(reference: inspection.Reference) -> dict:
+    """The cells the verifier kernel runs, as the course registered them: the setup cell (grade
+    id ``setup``, else the first locked cell that is not graded) and every test cell."""
+    registered = [reference.cells[name] for name in reference.order]
+    code = [c for c in registered if c.cell_type == "code"]
+    setup = next((c for c in code if c.name == "setup"), None) or next(
+        (c for c in code if c.locked and not c.grade), None)
+    return {"setup": setup.source if setup else None,
+            "tests": {c.name: c.source for c in code if c.grade and not c.solution}}

@@ -30,11 +30,8 @@ from __future__ import annotations
 import ast
 import builtins
 import json
-import queue
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +40,7 @@ from grader.core import cells
 from grader.core.course import Course
 from grader.core.repository import grading_env
 from grader.core.verdict import GRADED
+from grader.execute.verify import session as verify
 
 from .scoring import (
     NOT_STARTED,
@@ -148,6 +146,7 @@ class Step:
     grade_id: str | None = None
     points: float = 0.0  # > 0 for a test cell
     exercise: str | None = None  # the exercise whose answer or test this is
+    test: bool = False  # a test cell: runs in the verifier kernel (grader.execute.verify)
 
 
 @dataclass
@@ -157,6 +156,7 @@ class Plan:
     steps: list[Step]
     max_points: dict[str, float]
     not_started: set[str] = field(default_factory=set)
+    setup: str | None = None  # the course's setup cell, run first in the verifier kernel
 
 
 def _wanted(every: list[cells.Exercise], wanted: list[str] | None,
@@ -218,7 +218,8 @@ def make_plan(student: dict, source: dict, release: dict | None, assignment: str
             changes = changes | (found.mutated - modules)
         if grade_id in started or index == 0 or not found.parsed or changes & needed:
             chosen[index] = Step(source_text, grade_id,
-                                 exercise=grade_id if grade_id in started else None)
+                                 exercise=grade_id if grade_id in started else None,
+                                 test=cells.is_test(by_id.get(grade_id, {})))
             needed |= found.used
     steps = []
     for index in sorted(chosen):
@@ -227,73 +228,18 @@ def make_plan(student: dict, source: dict, release: dict | None, assignment: str
         for test in exercise.tests if exercise else ():
             steps.append(Step(by_id[test]["source"], test,
                               float(cells.nbgrader_meta(by_id[test]).get("points", 0)),
-                              exercise.name))
-    return Plan(assignment, layout, steps, maxima, not_started)
+                              exercise.name, test=True))
+    return Plan(assignment, layout, steps, maxima, not_started, verify.setup_source(source))
 
 
 # ----------------------------------------------------------------------------- running
 
 
-def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
-    return {"output_type": "error", "ename": ename, "evalue": evalue,
-            "traceback": traceback or [f"{ename}: {evalue}"]}
-
-
-class Kernel:
+class Kernel(verify.BlockingKernel):
     """One python3 kernel in the grading environment (fast mode, static explorers)."""
 
-    def __init__(self, cwd: Path):
-        from jupyter_client.manager import KernelManager
-
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(cwd=str(cwd), env=grading_env({"MPLBACKEND": "Agg"}),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=120)
-        self.died: str | None = None
-
-    def run(self, source: str, timeout: float) -> list[dict]:
-        """Execute ``source``; its outputs as notebook outputs. A cell that outlives ``timeout``
-        is interrupted; a kernel that dies (``os._exit``, a crash) fails this and later cells."""
-        if self.died:
-            return [_error("DeadKernelError", f"not run: the kernel died in an earlier cell "
-                                              f"({self.died})")]
-        outputs: list[dict] = []
-        request = self.client.execute(source, store_history=False, allow_stdin=False)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                message = self.client.get_iopub_msg(timeout=1)
-            except queue.Empty:
-                if not self.manager.is_alive():
-                    self.died = source.strip().splitlines()[0][:60] if source.strip() else "?"
-                    outputs.append(_error("DeadKernelError", "the kernel died while running "
-                                          "this cell (os._exit, a crash, or out of memory)"))
-                    return outputs
-                if time.monotonic() > deadline:
-                    self.manager.interrupt_kernel()
-                    outputs.append(_error("CellTimeoutError",
-                                          f"the cell ran longer than {timeout:g} s"))
-                    return outputs
-                continue
-            if message["parent_header"].get("msg_id") != request:
-                continue
-            kind, content = message["msg_type"], message["content"]
-            if kind == "status" and content["execution_state"] == "idle":
-                return outputs
-            if kind == "stream":
-                outputs.append({"output_type": "stream", "name": content["name"],
-                                "text": content["text"]})
-            elif kind == "error":
-                outputs.append(_error(content["ename"], content["evalue"],
-                                      content.get("traceback", [])))
-            elif kind == "execute_result":
-                outputs.append({"output_type": "execute_result", "data": content["data"]})
-
-    def close(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
+    def __init__(self, cwd: Path, wait: bool = True):
+        super().__init__(cwd, grading_env({"MPLBACKEND": "Agg"}), wait=wait)
 
 
 def run_plan(plan: Plan, cwd: Path, timeout: float,
@@ -313,10 +259,28 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
         checks[name].messages.append(notes.get(name, NOT_STARTED))
         if on_exercise:
             on_exercise(checks[name])
-    kernel = Kernel(cwd) if plan.steps else None
+    kernel = verifier = None
     try:
+        if plan.steps:
+            # Both kernels start at once; the verifier connects and runs the setup cell while
+            # the student's kernel runs the cells before the first test.
+            verifier = verify.Verifier(plan.setup, grading_env({"MPLBACKEND": "Agg"}), timeout)
+            kernel = Kernel(cwd)
+            verifier.connect(kernel.manager.get_connection_info())
         for step in plan.steps:
-            outputs = kernel.run(step.source, timeout)
+            if step.test and kernel.died:
+                outputs = kernel.run(step.source, timeout)  # not run: says where it died
+            elif step.test:
+                outputs = verifier.run_test(step.source, timeout)
+                result.issues += verifier.problems
+                verifier.problems = []
+                if not kernel.manager.is_alive():
+                    kernel.died = step.grade_id or "?"
+                    outputs = [verify.error_output(
+                        "DeadKernelError", "the kernel died while running this cell (os._exit, "
+                        "a crash, or out of memory)")]
+            else:
+                outputs = kernel.run(step.source, timeout)
             if step.points:
                 check = checks[step.exercise]
                 scores[step.grade_id] = score(outputs, step.points)
@@ -339,8 +303,9 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
                         f"a cell this check needs failed ({errors[0]['ename']}: "
                         f"{first_line[:160]}): the cell starting {step.source.strip()[:50]!r}")
     finally:
-        if kernel:
-            kernel.close()
+        for each in (verifier, kernel):
+            if each:
+                each.close()
     result.exercises = [checks[e.name] for e in plan.exercises]
     return result
 
