@@ -9,7 +9,8 @@ Two ways of grading a notebook, used side by side:
   ``tests/answers/`` followed by a copy of that exercise's test cells (visible and hidden), then
   the original solution again. Each test-cell copy is scored with nbgrader's own
   ``determine_grade`` after the grader's stderr policy, so a cell scores here what it would score
-  under ``nbgrader autograde``.
+  under ``nbgrader autograde``. The same kernel then runs every one-change mutant of each
+  exercise's solution (``tests/mutants.py``) against the same test cells: the mutation test.
 
 An exercise is a solution cell (by ``grade_id``); its test cells are the autograded code cells that
 follow it up to the next solution cell.
@@ -32,9 +33,13 @@ from nbgrader.utils import determine_grade
 
 from grader import course
 from grader.policy import WARNING_STDERR_PATTERN
+from tests import mutants as mutation
 
 ROOT = course.REPO_ROOT
 CELL_TIMEOUT = 300
+# A mutant may loop or crawl where the solution does not: each of its test cells gets this long,
+# then the kernel is interrupted (the cell fails with KeyboardInterrupt: the mutant is killed).
+MUTANT_CELL_TIMEOUT = 60
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -44,7 +49,7 @@ SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 @dataclass(frozen=True)
 class Variant:
     exercise: str
-    kind: str  # "wrong" or "correct"
+    kind: str  # "wrong", "correct" or "mutant"
     name: str
     code: str
     warns: bool = False  # a correct answer that prints a warning and must keep its points
@@ -92,6 +97,19 @@ def variants(assignment: str) -> list[Variant]:
             result.append(Variant(exercise, "correct", name, code))
         for name, code in answers.correct_with_warning.items():
             result.append(Variant(exercise, "correct", name, code, warns=True))
+    return result
+
+
+def mutant_variants(assignment: str) -> list[Variant]:
+    """The mutants of every exercise that defines code (``tests/mutants.py``), named by key."""
+    source = read(source_path(assignment))
+    result = []
+    for exercise, (index, tests) in exercises(source).items():
+        code = source.cells[index].source
+        if not tests or not mutation.defines_code(code):
+            continue
+        for mutant in mutation.sample(mutation.mutants_of(exercise, code)):
+            result.append(Variant(exercise, "mutant", mutant.key, mutant.code))
     return result
 
 
@@ -202,9 +220,11 @@ def stderr_text(cell) -> str:
 
 
 def execute(nb: nbformat.NotebookNode, workdir: Path,
-            extra_env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+            extra_env: dict[str, str] | None = None,
+            timeouts: dict[str, int] | None = None) -> nbformat.NotebookNode:
     """Execute ``nb`` in one kernel with the grading environment (plus ``extra_env``), keeping
-    errors as outputs."""
+    errors as outputs. ``timeouts`` maps cell ids to shorter limits: such a cell that runs past
+    its limit is interrupted and fails, and execution goes on."""
     import os
     import tempfile
 
@@ -222,6 +242,9 @@ def execute(nb: nbformat.NotebookNode, workdir: Path,
     try:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": str(workdir)}}, config=config)
+        if timeouts:
+            client.timeout_func = lambda cell: timeouts.get(cell.get("id"), CELL_TIMEOUT)
+            client.interrupt_on_timeout = True
         client.execute()
     finally:
         os.environ.clear()
@@ -244,20 +267,37 @@ class Probe:
 @dataclass
 class SweepResult:
     solution: nbformat.NotebookNode  # the source notebook as executed
-    probes: list[Probe]
+    probes: list[Probe]  # the answers' (tests/answers)
+    mutant_probes: list[Probe] = field(default_factory=list)
+    # each mutant's own cell, as executed: a mutant whose definition fails is killed by it
+    mutant_cells: dict[Variant, nbformat.NotebookNode] = field(default_factory=dict)
 
     def probes_of(self, variant: Variant) -> list[Probe]:
-        return [p for p in self.probes if p.variant == variant]
+        return [p for p in self.probes + self.mutant_probes if p.variant == variant]
 
 
-def run_sweep(assignment: str, workdir: Path) -> SweepResult:
+_sweeps: dict[str, SweepResult] = {}
+
+
+def cached_sweep(assignment: str, make_workdir) -> SweepResult:
+    """One sweep per assignment and process, shared by every test module that reads it (so tests
+    of one assignment belong to one xdist group): ``make_workdir()`` gives its directory."""
+    if assignment not in _sweeps:
+        _sweeps[assignment] = run_sweep(assignment, make_workdir())
+    return _sweeps[assignment]
+
+
+def run_sweep(assignment: str, workdir: Path, with_mutants: bool = True) -> SweepResult:
     source = read(source_path(assignment))
     n_source = len(source.cells)
     sweep = copy.deepcopy(source)
     layout = exercises(source)
     pending: list[tuple[int, Probe]] = []
+    defined: list[tuple[int, Variant]] = []
     by_exercise: dict[str, list[Variant]] = {}
     for variant in variants(assignment):
+        by_exercise.setdefault(variant.exercise, []).append(variant)
+    for variant in mutant_variants(assignment) if with_mutants else []:
         by_exercise.setdefault(variant.exercise, []).append(variant)
     for exercise, exercise_variants in by_exercise.items():
         if exercise not in layout:
@@ -265,6 +305,7 @@ def run_sweep(assignment: str, workdir: Path) -> SweepResult:
                            f"cell; solution cells: {sorted(layout)}")
         solution_index, test_indices = layout[exercise]
         for variant in exercise_variants:
+            defined.append((len(sweep.cells), variant))
             sweep.cells.append(nbformat.v4.new_code_cell(variant.code))
             for index in test_indices:
                 test_cell = copy.deepcopy(source.cells[index])
@@ -275,14 +316,17 @@ def run_sweep(assignment: str, workdir: Path) -> SweepResult:
         sweep.cells.append(copy.deepcopy(source.cells[solution_index]))
     for number, cell in enumerate(sweep.cells):
         cell["id"] = f"sweep-{number}"  # copied cells would share ids otherwise
-    execute(sweep, workdir)
-    probes = []
+    timeouts = {sweep.cells[index]["id"]: MUTANT_CELL_TIMEOUT for index, probe in pending
+                if probe.variant.kind == "mutant"}
+    execute(sweep, workdir, timeouts=timeouts)
+    result = SweepResult(solution=copy.deepcopy(sweep), probes=[])
+    result.solution.cells = sweep.cells[:n_source]
     for index, probe in pending:
         probe.cell = sweep.cells[index]
-        probes.append(probe)
-    solution = copy.deepcopy(sweep)
-    solution.cells = sweep.cells[:n_source]
-    return SweepResult(solution=solution, probes=probes)
+        (result.mutant_probes if probe.variant.kind == "mutant" else result.probes).append(probe)
+    result.mutant_cells = {variant: sweep.cells[index] for index, variant in defined
+                           if variant.kind == "mutant"}
+    return result
 
 
 # ----------------------------------------------------------------------------- real nbgrader

@@ -26,17 +26,14 @@ def variant_params():
             for a in ASSIGNMENTS for v in harness.variants(a)]
 
 
-_sweeps: dict[str, harness.SweepResult] = {}
 _autogrades: dict[str, harness.AutogradeResult] = {}
 
 
 @pytest.fixture
 def sweep(tmp_path_factory):
     def get(assignment: str) -> harness.SweepResult:
-        if assignment not in _sweeps:
-            _sweeps[assignment] = harness.run_sweep(
-                assignment, tmp_path_factory.mktemp(f"sweep-{assignment}"))
-        return _sweeps[assignment]
+        return harness.cached_sweep(
+            assignment, lambda: tmp_path_factory.mktemp(f"sweep-{assignment}"))
     return get
 
 
