@@ -53,6 +53,8 @@ EXERCISES = {
                 ("norms[0] > self.growth_above * norms[-1]", "norms[0] > self.growth_above / norms[-1]")),
             "inclusive growth ratio": _edit(("norms[0] > self.growth_above * norms[-1]",
                                              "norms[0] >= self.growth_above * norms[-1]")),
+            "both alerts on one weight (if, not elif)": _edit(
+                ("            elif norm < self.vanish_below:", "            if norm < self.vanish_below:")),
             "both alerts where only one belongs (if, not elif)": _edit(
                 ("        elif self.decaying_calls >= self.patience:",
                  "        if self.decaying_calls >= self.patience:")),
