@@ -49,6 +49,14 @@ orthogonality and are refused.
 
 ``nonlinearity`` (``"tanh"`` or ``"relu"``) applies to ``kind="rnn"`` only. ``seed`` makes the
 initial weights reproducible without touching torch's global random state.
+
+:class:`OrthogonalRNN` (notebook 07) is the orthogonal RNN with a recurrence that does not
+saturate, which PyTorch's fused ``nn.RNN`` cannot express: ``h_t = act(W h_{t-1} + U x_t + b)`` with
+``W`` kept orthogonal, and ``act`` the identity (``"linear"``) or a real modReLU,
+``sign(z) * relu(|z| + beta)`` with a learned bias ``beta`` per unit, 0 at the start (Arjovsky et al.
+2016 use the complex version, which keeps the phase and shifts the modulus). Its derivative is 1
+wherever ``|z| + beta > 0``: no factor between 0 and 1 as tanh' has. A Python loop over time, so
+slower than the fused modules; ``unroll`` returns the states as ``SequenceModel.unroll`` does.
 """
 
 from __future__ import annotations
@@ -61,7 +69,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-__all__ = ["KINDS", "RECURRENT_INITS", "SequenceModel"]
+__all__ = ["KINDS", "ORTHOGONAL_ACTIVATIONS", "RECURRENT_INITS", "OrthogonalRNN", "SequenceModel"]
 
 KINDS = ("rnn", "lstm", "gru")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # hidden x hidden blocks stacked in weight_hh
@@ -296,3 +304,73 @@ class SequenceModel(nn.Module):
         outputs = self.readout(torch.stack(states[1:], dim=1))
         return outputs, states
 
+
+ORTHOGONAL_ACTIVATIONS = ("linear", "modrelu")
+
+
+class OrthogonalRNN(nn.Module):
+    """``h_t = act(W h_{t-1} + U x_t + b)`` with ``W`` orthogonal throughout training, token inputs
+    (one-hot), a linear readout at every step. See the module docstring.
+
+    vocab_size, output_size, hidden_size: positive ints. activation: ``"linear"`` or
+    ``"modrelu"``. seed: makes the initial weights reproducible (``W`` starts Haar-orthogonal).
+    Calling the model on token ids ``(batch, T)`` gives logits ``(batch, T, output_size)``.
+    """
+
+    def __init__(self, *, vocab_size: int, output_size: int, hidden_size: int = 64,
+                 activation: str = "modrelu", seed: int | None = None) -> None:
+        super().__init__()
+        if activation not in ORTHOGONAL_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ORTHOGONAL_ACTIVATIONS}, "
+                             f"got {activation!r}")
+        self.vocab_size = _positive_int(vocab_size, "vocab_size")
+        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.output_size = _positive_int(output_size, "output_size")
+        self.activation = activation
+        generator_state = torch.random.fork_rng(devices=[]) if seed is not None else None
+        with generator_state or nullcontext():
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            self.input = nn.Linear(self.vocab_size, self.hidden_size)
+            self.recurrent = nn.Linear(self.hidden_size, self.hidden_size, bias=False)
+            nn.init.orthogonal_(self.recurrent.weight)
+            self.readout = nn.Linear(self.hidden_size, self.output_size)
+        self.modrelu_bias = nn.Parameter(torch.zeros(self.hidden_size),
+                                         requires_grad=activation == "modrelu")
+        parametrizations.orthogonal(self.recurrent, "weight")
+
+    @property
+    def weight_hh(self) -> torch.Tensor:
+        """The recurrent matrix ``W`` (orthogonal)."""
+        return self.recurrent.weight
+
+    def _act(self, z: torch.Tensor) -> torch.Tensor:
+        if self.activation == "linear":
+            return z
+        return torch.sign(z) * torch.relu(z.abs() + self.modrelu_bias)
+
+    def encode(self, inputs) -> torch.Tensor:
+        """Token ids ``(batch, T)`` -> one-hot float features ``(batch, T, vocab_size)``."""
+        x = torch.as_tensor(inputs)
+        if x.dim() != 2 or x.dtype.is_floating_point or x.dtype == torch.bool:
+            raise ValueError(f"token inputs must be an integer tensor (batch, T); got shape "
+                             f"{tuple(x.shape)} and dtype {x.dtype}")
+        if x.numel() and (x.min() < 0 or x.max() >= self.vocab_size):
+            raise ValueError(f"token ids must lie in 0..{self.vocab_size - 1}; got values in "
+                             f"{x.min().item()}..{x.max().item()}")
+        return nn.functional.one_hot(x.long(), self.vocab_size).float()
+
+    def unroll(self, inputs):
+        """``(outputs, states)`` with ``states = [h_0, ..., h_T]`` in the graph (``h_0 = 0``,
+        made to require grad), so ``torch.autograd.grad(loss, states)`` gives every ``dL/dh_t``."""
+        drive = self.input(self.encode(inputs))
+        h = torch.zeros(drive.shape[0], self.hidden_size, requires_grad=True)
+        states = [h]
+        with parametrize.cached():  # W from its parametrisation once per sequence
+            weight = self.recurrent.weight
+            for t in range(drive.shape[1]):
+                states.append(self._act(states[-1] @ weight.T + drive[:, t]))
+        return self.readout(torch.stack(states[1:], dim=1)), states
+
+    def forward(self, inputs) -> torch.Tensor:
+        return self.unroll(inputs)[0]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.models import KINDS, RECURRENT_INITS, SequenceModel
+from course_utils.models import KINDS, RECURRENT_INITS, OrthogonalRNN, SequenceModel
 
 
 def tokens(batch=3, T=6, vocab=5, seed=0):
@@ -183,3 +183,74 @@ def test_every_named_init_builds():
         model = SequenceModel("rnn", input_size=1, hidden_size=4, output_size=1,
                               recurrent_init=name, seed=0)
         assert torch.isfinite(model.weight_hh).all()
+
+
+# ----------------------------------------------------------------------------- OrthogonalRNN
+
+
+def _orthogonal_rnn_oracle(model, x):
+    """The recurrence written out from the model's weights, one step at a time."""
+    W, U, b = model.weight_hh.detach(), model.input.weight.detach(), model.input.bias.detach()
+    beta = model.modrelu_bias.detach()
+    h, states = torch.zeros(x.shape[0], model.hidden_size), []
+    for t in range(x.shape[1]):
+        z = h @ W.T + torch.nn.functional.one_hot(x[:, t], model.vocab_size).float() @ U.T + b
+        h = z if model.activation == "linear" else torch.sign(z) * torch.clamp(z.abs() + beta, min=0)
+        states.append(h)
+    return model.readout(torch.stack(states, 1)).detach(), states
+
+
+@pytest.mark.parametrize("activation", ["linear", "modrelu"])
+def test_orthogonal_rnn_computes_its_recurrence(activation):
+    model = OrthogonalRNN(vocab_size=5, output_size=4, hidden_size=6, activation=activation, seed=3)
+    with torch.no_grad():
+        model.modrelu_bias.fill_(-0.3)  # a dead zone, so modReLU differs from the identity
+    x = tokens(T=7)
+    expected, expected_states = _orthogonal_rnn_oracle(model, x)
+    outputs, states = model.unroll(x)
+    torch.testing.assert_close(outputs.detach(), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(model(x).detach(), expected, rtol=1e-5, atol=1e-6)
+    assert len(states) == 8 and torch.equal(states[0], torch.zeros(3, 6))
+    zeroed = sum((s.detach() == 0).sum().item() for s in states[1:])
+    assert (zeroed > 0) == (activation == "modrelu")
+
+
+def test_linear_orthogonal_rnn_carries_the_gradient_back_without_loss():
+    # h_t = W h_{t-1} + ...: dL/dh_k = (W^T)^(t-k) dL/dh_t, and W is orthogonal, so for a loss on
+    # h_T alone every dL/dh_t has the same norm.
+    model = OrthogonalRNN(vocab_size=5, output_size=4, hidden_size=8, activation="linear", seed=0)
+    _, states = model.unroll(tokens(T=30))
+    grads = torch.autograd.grad((states[-1] * torch.arange(8.0)).sum(), states)
+    norms = torch.stack([g.norm() for g in grads])
+    torch.testing.assert_close(norms, torch.full_like(norms, norms[-1].item()), rtol=1e-4, atol=0)
+
+
+def test_orthogonal_rnn_stays_orthogonal_and_seeds_reproduce():
+    from course_utils import training
+
+    model = OrthogonalRNN(vocab_size=4, output_size=4, hidden_size=6, activation="modrelu", seed=1)
+    again = OrthogonalRNN(vocab_size=4, output_size=4, hidden_size=6, activation="modrelu", seed=1)
+    torch.testing.assert_close(model.weight_hh, again.weight_hh)
+    before = model.modrelu_bias.detach().clone()
+
+    def batches(step, rng):
+        x = rng.integers(0, 4, size=(8, 10))
+        return x, np.roll(x, 3, axis=1)
+    training.train_model(model, batches, steps=30, lr=0.05, seed=0, progress=False)
+    W = model.weight_hh.detach().double()
+    torch.testing.assert_close(W.T @ W, torch.eye(6, dtype=torch.float64), atol=1e-5, rtol=0)
+    assert not torch.equal(model.modrelu_bias.detach(), before)  # the modReLU bias is learned
+    linear = OrthogonalRNN(vocab_size=4, output_size=4, hidden_size=6, activation="linear", seed=1)
+    assert not linear.modrelu_bias.requires_grad
+
+
+def test_orthogonal_rnn_refuses_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        OrthogonalRNN(vocab_size=4, output_size=4, activation="tanh")
+    with pytest.raises(ValueError, match="hidden_size"):
+        OrthogonalRNN(vocab_size=4, output_size=4, hidden_size=0)
+    model = OrthogonalRNN(vocab_size=4, output_size=4, hidden_size=3)
+    with pytest.raises(ValueError, match="token ids must lie in 0..3"):
+        model(torch.tensor([[0, 4]]))
+    with pytest.raises(ValueError, match="integer tensor"):
+        model(torch.zeros(2, 3))

@@ -34,30 +34,69 @@ EXERCISES = {
                                              "self.param_norms[name] = [norm]")),
             "inclusive thresholds": _edit(("norm > self.explode_above", "norm >= self.explode_above"),
                                           ("norm < self.vanish_below", "norm <= self.vanish_below")),
-            "state ratio upside down": _edit(("norms[0] < self.vanish_below * norms[-1]",
-                                              "norms[-1] < self.vanish_below * norms[0]")),
+            "inclusive explosion threshold": _edit(("norm > self.explode_above",
+                                                    "norm >= self.explode_above")),
+            "default vanish_below 1e-5": _edit(("vanish_below=1e-6, explode_above",
+                                                "vanish_below=1e-5, explode_above")),
+            "default explode_above 1e3": _edit(("explode_above=1e2,", "explode_above=1e3,")),
+            "state ratio upside down": _edit(("norms[0] < self.decay_below * norms[-1]",
+                                              "norms[-1] < self.decay_below * norms[0]")),
+            "vanishing rule on absolute norms": _edit(("norms[0] < self.decay_below * norms[-1]",
+                                                       "norms[0] < self.decay_below")),
+            "vanishing ratio divided, not multiplied": _edit(
+                ("norms[0] < self.decay_below * norms[-1]", "norms[0] < self.decay_below / norms[-1]")),
+            "inclusive vanishing ratio": _edit(("norms[0] < self.decay_below * norms[-1]",
+                                                "norms[0] <= self.decay_below * norms[-1]")),
+            "explosion rule on absolute norms (the largest state norm)": _edit(
+                ("norms[0] > self.growth_above * norms[-1]", "norms.max() > self.growth_above")),
+            "growth ratio divided, not multiplied": _edit(
+                ("norms[0] > self.growth_above * norms[-1]", "norms[0] > self.growth_above / norms[-1]")),
+            "inclusive growth ratio": _edit(("norms[0] > self.growth_above * norms[-1]",
+                                             "norms[0] >= self.growth_above * norms[-1]")),
+            "both alerts on one weight (if, not elif)": _edit(
+                ("            elif norm < self.vanish_below:", "            if norm < self.vanish_below:")),
+            "both alerts where only one belongs (if, not elif)": _edit(
+                ("        elif self.decaying_calls >= self.patience:",
+                 "        if self.decaying_calls >= self.patience:")),
+            "no persistence": _edit(("self.growing_calls >= self.patience", "growing"),
+                                    ("self.decaying_calls >= self.patience", "decaying")),
+            "a streak that never resets": _edit(
+                ("self.growing_calls + 1 if growing else 0", "self.growing_calls + growing"),
+                ("self.decaying_calls + 1 if decaying else 0", "self.decaying_calls + decaying")),
+            "one call too many (> patience)": _edit(
+                ("self.growing_calls >= self.patience", "self.growing_calls > self.patience"),
+                ("self.decaying_calls >= self.patience", "self.decaying_calls > self.patience")),
+            "default patience 2": _edit(("patience=3):", "patience=2):")),
+            "default growth_above 1e3": _edit(("growth_above=1e2, patience", "growth_above=1e3, patience")),
+            "default decay_below 1e-5": _edit(("decay_below=1e-6, growth_above",
+                                               "decay_below=1e-5, growth_above")),
             "states miss NaN": _edit(
-                ("not np.all(np.isfinite(norms)) or norms.max() > self.explode_above",
-                 "norms.max() > self.explode_above")),
+                ("not np.all(np.isfinite(norms)) or self.growing_calls >= self.patience",
+                 "self.growing_calls >= self.patience")),
             "norms kept as tensors": _edit(("parameter.grad.detach().norm().item()",
                                             "parameter.grad.detach().norm()")),
         },
         messages={"misses NaN": "a NaN in the recurrent gradient is an explosion",
-                  "state ratio upside down": "norms[0] / norms[-1] = 1e-8 is vanishing",
+                  "state ratio upside down": "norms[0] / norms[-1] = 1e-8 at three calls in a row",
+                  "no persistence": "one decaying call is not an alert yet",
+                  "explosion rule on absolute norms (the largest state norm)":
+                      "flat 1e6 three times, then growth 1e8 three times",
                   "norms kept as tensors": "param_norms should hold Python floats"},
         correct={
             "not-at-most test catches NaN": _edit(
                 ("not np.isfinite(norm) or norm > self.explode_above",
                  "not norm <= self.explode_above"),
-                ("not np.all(np.isfinite(norms)) or norms.max() > self.explode_above",
-                 "not np.all(norms <= self.explode_above)")),
-            "written from scratch": '''import math
+                ("not np.all(np.isfinite(norms)) or self.growing_calls >= self.patience",
+                 "not np.all(np.abs(norms) < np.inf) or self.growing_calls >= self.patience")),
+            "written from scratch, persistence read from the history": '''import math
 from collections import defaultdict
 
 
 class GradientMonitor:
-    def __init__(self, model, vanish_below=1e-6, explode_above=1e2):
+    def __init__(self, model, vanish_below=1e-6, explode_above=1e2,
+                 decay_below=1e-6, growth_above=1e2, patience=3):
         self.model, self.low, self.high = model, vanish_below, explode_above
+        self.decay, self.growth, self.patience = decay_below, growth_above, patience
         self.param_norms, self.state_norms, self.alerts = defaultdict(list), [], []
 
     def _verdict(self, value):
@@ -74,14 +113,18 @@ class GradientMonitor:
                 if kind:
                     self.alerts.append((step, kind, name))
 
+    def _lasting(self, holds):
+        recent = self.state_norms[-self.patience:]
+        return len(recent) == self.patience and all(holds(n[0], n[-1]) for n in recent)
+
     def record_states(self, step, state_grads):
         norms = np.array([float(torch.linalg.vector_norm(torch.as_tensor(g).double()))
                           for g in state_grads], dtype=np.float64)
         self.state_norms.append(norms)
-        worst = max(norms, key=lambda v: math.inf if math.isnan(v) else v)
-        if self._verdict(worst) == "exploding":
+        if not all(math.isfinite(v) for v in norms) or \
+                self._lasting(lambda first, last: first > self.growth * last):
             self.alerts.append((step, "exploding", "states"))
-        elif norms[0] < self.low * norms[-1]:
+        elif self._lasting(lambda first, last: first < self.decay * last):
             self.alerts.append((step, "vanishing", "states"))
 ''',
         },
