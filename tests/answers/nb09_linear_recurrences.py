@@ -266,13 +266,6 @@ return np.sqrt(np.where(power < 1, 1 - power, 0.0))
     ),
     "parallel_scan": Answers(
         wrong={
-            "a loop over time": _parallel("""
-H = np.empty((len(U) + 1, len(lam)), dtype=complex)
-H[0] = h0
-for t in range(1, len(U) + 1):
-    H[t] = lam * H[t - 1] + U[t - 1]
-return H
-"""),
             "ignores h0": _parallel(_HILLIS_STEELE + """
 return np.vstack([h0[None], B])
 """),
