@@ -195,6 +195,11 @@ class GuardedExecute(Execute):
             self._stop(cell, index, KERNEL_DIED, "died",
                        "the kernel died while a test called the submission's code; later "
                        "cells were not run")
+        elif self._verifier.student_stuck:
+            self._stop(cell, index, KERNEL_UNRESPONSIVE, "stopped responding",
+                       f"the cell timed out ({self.timeout} s) and the kernel ignored the "
+                       "interrupt; it was shut down and later cells were not run")
+            self._shutdown_stuck_kernel()
         elif self._watch is not None:
             self._after(cell, index)
 

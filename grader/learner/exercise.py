@@ -279,6 +279,11 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
                     outputs = [verify.error_output(
                         "DeadKernelError", "the kernel died while running this cell (os._exit, "
                         "a crash, or out of memory)")]
+                elif verifier.student_stuck:
+                    kernel.died = step.grade_id or "?"
+                    outputs.append(verify.error_output(
+                        "UnresponsiveKernelError", "the cell timed out and the kernel ignored "
+                        "the interrupt; later cells were not run"))
             else:
                 outputs = kernel.run(step.source, timeout)
             if step.points:

@@ -95,8 +95,11 @@ class Channel:
         if not self.installed:
             self._install()
         if self.serving is None:
+            # stop_on_error=False: a serving loop that ended in an error must not make the
+            # kernel abort the next one.
             self.serving = self.client.execute(f"__import__({SERVE!r}).serve()", silent=True,
-                                               store_history=False, allow_stdin=True)
+                                               store_history=False, allow_stdin=True,
+                                               stop_on_error=False)
             ready = self._next_prompt()
             if "ready" not in ready:
                 raise StudentError("the student's kernel did not start the grader's helper")
@@ -134,7 +137,8 @@ class Channel:
         return wire.parse(content.get("prompt", ""))
 
     def _execute(self, code: str) -> dict:
-        msg_id = self.client.execute(code, silent=True, store_history=False, allow_stdin=False)
+        msg_id = self.client.execute(code, silent=True, store_history=False, allow_stdin=False,
+                                     stop_on_error=False)
         return self._wait(msg_id, prompts=False)
 
     def _wait(self, msg_id: str, prompts: bool) -> dict:
@@ -171,6 +175,7 @@ class Channel:
                         return reply["content"]
                 if not ready:
                     if time.monotonic() > deadline:
+                        self.interrupt()  # the next request must not queue behind this one
                         raise StudentError(f"the student's code ran longer than "
                                            f"{self.timeout:g} s")
                     if time.monotonic() - quiet_since > 3 and not client.hb_channel.is_beating():

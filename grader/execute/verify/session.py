@@ -79,6 +79,9 @@ def bind_code(source: str) -> str:
 
 
 FINISH = f"{IMPORT}\n_rnn_verifier_proxies.finish()\n"
+# Seconds the student's kernel gets to come back to idle after a test cell (its code interrupted
+# on a timeout) before the grader calls it unresponsive.
+FINISH_GRACE = 30.0
 
 
 def verifier_directory() -> tempfile.TemporaryDirectory:
@@ -120,7 +123,10 @@ class BlockingKernel:
             return [error_output("DeadKernelError", f"not run: the kernel died in an earlier cell "
                                               f"({self.died})")]
         outputs: list[dict] = []
-        request = self.client.execute(source, store_history=False, allow_stdin=False)
+        # stop_on_error=False: after a cell that failed or was interrupted, ipykernel would
+        # otherwise abort the requests that arrive next (the verifier's FINISH among them).
+        request = self.client.execute(source, store_history=False, allow_stdin=False,
+                                      stop_on_error=False)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -174,6 +180,7 @@ class Verifier:
         self.setup = setup
         self.timeout = timeout
         self.problems: list[str] = []
+        self.student_stuck = False
         self._thread: threading.Thread | None = None
         self._threading = threading
         self.connected = False
@@ -188,7 +195,9 @@ class Verifier:
 
     def _prepare(self, connection: dict) -> None:
         self.kernel.ready()
-        for code in (connect_code(connection, self.timeout), self.setup or ""):
+        # The channel's own deadline comes after the cell's, which interrupts both kernels.
+        channel_timeout = self.timeout + FINISH_GRACE
+        for code in (connect_code(connection, channel_timeout), self.setup or ""):
             errors = [o for o in self.kernel.run(code, self.timeout)
                       if o["output_type"] == "error"]
             if errors:
@@ -196,7 +205,11 @@ class Verifier:
                                      f"({errors[0]['ename']}: {str(errors[0]['evalue'])[:160]})")
 
     def run_test(self, source: str, timeout: float) -> list[dict]:
-        """A test cell's outputs, run in the verifier with the student's names bound."""
+        """A test cell's outputs, run in the verifier with the student's names bound.
+
+        A cell that times out is interrupted in both kernels (the verifier's interrupt reaches
+        the student's code through the channel); :attr:`student_stuck` tells the caller when
+        the student's kernel still had not come back to idle a grace period later."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -205,7 +218,9 @@ class Verifier:
             return self.kernel.run(source, timeout)
         finally:
             # The student's kernel is idle again before the grader sends it the next cell.
-            self.kernel.run(FINISH, timeout)
+            finished = self.kernel.run(FINISH, min(timeout, FINISH_GRACE))
+            if any(o["output_type"] == "error" for o in finished):
+                self.student_stuck = True
 
     def close(self) -> None:
         if self._thread is not None:
