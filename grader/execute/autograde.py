@@ -23,6 +23,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from grader.core.course import Course, submission_checksum, valid_student_id
+from grader.core.repository import grading_env
 from grader.core.verdict import ERROR, FAILED, Issue, Result
 from grader.record import gradebook
 
@@ -123,23 +124,37 @@ def autograde(course: Course, students: list[str] | None = None,
     cell_timeout = timeout or config.Execute.timeout
     limit = submission_timeout or max(600.0, 10.0 * cell_timeout)
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-    context = None
+    context = zygote = None
     try:
         if cluster:
             from .dask_cluster import ClusterContext
 
             context = ClusterContext(cluster, limit)
             jobs = context.slots
+        else:
+            zygote = _warm_verifiers()
         pending = _jobs(course, config, todo, scratch, timeout, threads_per_kernel(jobs),
                         limits if sandbox else None, summary)
+        if zygote is not None:
+            for job in pending:
+                job.verifier_zygote = zygote.address
         _run(course, pending, jobs, limit, summary, progress, known, context, on_cell,
              unsandboxed)
     finally:
-        if context is not None:
-            context.close()
+        for each in (context, zygote):
+            if each is not None:
+                each.close()
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _warm_verifiers():
+    """The process this run's verifier kernels are forked from (see verify.zygote); it gets
+    ready while the first submissions start (a verifier that finds it broken starts cold)."""
+    from .verify.zygote import Zygote
+
+    return Zygote(grading_env({"MPLBACKEND": "Agg"}))
 
 
 def _require_sandbox() -> None:

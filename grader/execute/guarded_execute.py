@@ -82,6 +82,11 @@ class GuardedExecute(Execute):
              "the student's. Empty: test cells run in the student's kernel.",
     ).tag(config=True)
 
+    verifier_zygote = Unicode(
+        "", help="Address of the warm process verifier kernels are forked from "
+                 "(grader.execute.verify.zygote); empty: each verifier starts cold.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._stopped: tuple[int, str] | None = None
         self._output_chars: dict[int, int] = {}
@@ -94,7 +99,8 @@ class GuardedExecute(Execute):
         if self._sources is not None:
             self._verifier = Verifier(self._sources.get("setup"),
                                       grading_env({"MPLBACKEND": "Agg"}),
-                                      float(self.timeout or 300))
+                                      float(self.timeout or 300),
+                                      zygote=self.verifier_zygote or None)
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:

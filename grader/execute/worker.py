@@ -71,6 +71,7 @@ class Job:
     references: dict | None = None  # notebook -> inspection.Reference (see references())
     threads: int | None = None  # torch threads of the kernel (COURSE_THREADS), None: its default
     limits: Limits | None = None  # the kernel's sandbox; None: no sandbox (--no-sandbox)
+    verifier_zygote: str | None = None  # warm verifier kernels (verify.zygote); None: cold
 
     @property
     def log_path(self) -> Path:
@@ -375,6 +376,7 @@ def _autograde(job: Job, root: Path, database: Path, sandbox: Sandbox | None,
     config.SanitizeSubmission.trusted_markdown = [
         cell.source for reference in (job.references or {}).values()
         for cell in reference.release.cells if cell.cell_type == "markdown"]
+    config.GuardedExecute.verifier_zygote = job.verifier_zygote or ""
     config.GuardedExecute.verifier_sources = {
         name: verifier_sources(reference) for name, reference in references.items()}
     config.Autograde.autograde_preprocessors = [

@@ -99,14 +99,24 @@ class BlockingKernel:
     learner's quick check runs the student's notebook in one, and both checks verify in one)."""
 
     def __init__(self, cwd: Path, env: dict[str, str], wait: bool = True,
-                 connection_file: Path | None = None):
-        from jupyter_client.manager import KernelManager
+                 connection_file: Path | None = None, zygote: str | None = None):
+        self.manager = None
+        if zygote:
+            from .zygote import ForkedKernel, ZygoteUnavailable
 
-        self.manager = KernelManager(kernel_name="python3")
-        if connection_file is not None:
-            self.manager.connection_file = str(connection_file)
-        self.manager.start_kernel(cwd=str(cwd), env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                self.manager = ForkedKernel(zygote, cwd, env,
+                                            connection_file or Path(cwd) / "kernel.json")
+            except ZygoteUnavailable:
+                Path(connection_file or Path(cwd) / "kernel.json").unlink(missing_ok=True)
+        if self.manager is None:
+            from jupyter_client.manager import KernelManager
+
+            self.manager = KernelManager(kernel_name="python3")
+            if connection_file is not None:
+                self.manager.connection_file = str(connection_file)
+            self.manager.start_kernel(cwd=str(cwd), env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = self.manager.client()
         self.client.start_channels()
         self.died: str | None = None
@@ -165,18 +175,20 @@ class BlockingKernel:
 
 
 class Verifier:
-    """The verifier kernel of one notebook's grading: started at once, connected to the
+    """The verifier kernel of one notebook's grading: started at once (forked from the warm
+    ``zygote`` at that address when there is one, see :mod:`.zygote`), connected to the
     student's kernel and through the setup cell in the background, then one test cell at a
     time (:meth:`run_test`)."""
 
-    def __init__(self, setup: str | None, env: dict[str, str], timeout: float):
+    def __init__(self, setup: str | None, env: dict[str, str], timeout: float,
+                 zygote: str | None = None):
         import threading
 
         self.scratch = verifier_directory()
         cwd = Path(self.scratch.name)
         env = {k: v for k, v in env.items() if k not in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
         self.kernel = BlockingKernel(cwd, env, wait=False,
-                                     connection_file=cwd / "verifier-kernel.json")
+                                     connection_file=cwd / "verifier-kernel.json", zygote=zygote)
         self.setup = setup
         self.timeout = timeout
         self.problems: list[str] = []
