@@ -101,6 +101,8 @@ class GuardedExecute(Execute):
                                       grading_env({"MPLBACKEND": "Agg"}),
                                       float(self.timeout or 300),
                                       zygote=self.verifier_zygote or None)
+            self.log.info("verifier kernel: %s", "forked from the warm zygote"
+                          if self._verifier.warm else "started cold")
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:

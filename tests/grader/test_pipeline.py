@@ -569,3 +569,9 @@ def test_a_merge_that_fails_midway_stores_nothing(flow, monkeypatch):
     with Gradebook(flow["course"].db_url) as gb, pytest.raises(MissingEntry):
         gb.find_student("zoe")
     assert ("zoe", A) not in gradebook.records(flow["course"])
+
+
+def test_verifier_kernels_are_forked_from_the_warm_zygote(flow):
+    log = flow["course"].log_file("alice", A).read_text()
+    assert "verifier kernel: forked from the warm zygote" in log
+    assert "started cold" not in log

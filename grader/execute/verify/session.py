@@ -189,6 +189,7 @@ class Verifier:
         env = {k: v for k, v in env.items() if k not in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
         self.kernel = BlockingKernel(cwd, env, wait=False,
                                      connection_file=cwd / "verifier-kernel.json", zygote=zygote)
+        self.warm = not hasattr(self.kernel.manager, "kernel_name")  # forked, not launched
         self.setup = setup
         self.timeout = timeout
         self.problems: list[str] = []
