@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -77,8 +76,7 @@ def test_the_zygote_forks_only_for_a_connection_file_inside_the_directory_it_nam
                     {"cwd": str(tmp_path / "cwd"), "connection_file": str(tmp_path / "cwd" / "x"),
                      "env": {}},
                     "not a request"):
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.connect(warm.address)
+        connection = zygote._connect(warm.address)  # once it listens
         connection.sendall(json.dumps(request).encode() + b"\n")
         connection.settimeout(20)
         assert connection.recv(100) == b""  # refused: closed without a pid

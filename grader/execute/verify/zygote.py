@@ -124,7 +124,17 @@ def _read_request(connection: socket.socket) -> dict | None:
     return {"cwd": str(cwd), "connection_file": str(connection_file), "env": env}
 
 
+def _die_with_parent() -> None:
+    """The zygote dies with the grader that started it, a kernel with the zygote."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _become_kernel(request: dict) -> None:
+    _die_with_parent()
     os.setsid()
     os.chdir(request["cwd"])
     os.environ.clear()
@@ -142,16 +152,19 @@ def _become_kernel(request: dict) -> None:
 
 def main() -> None:
     directory = Path(sys.argv[1])
+    _die_with_parent()
+    if os.getppid() != int(sys.argv[2]):  # the grader died before the line above
+        return
     try:
         _preload()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(directory / "zygote.sock"))
+        listener.listen(64)
     except BaseException:
         import traceback
 
         (directory / FAILED).write_text(traceback.format_exc())
         raise
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(directory / "zygote.sock"))
-    listener.listen(64)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader's Ctrl+C: it stops us itself
     _serve(listener)
@@ -164,12 +177,18 @@ class Zygote:
     """The zygote process of one ``autograde`` run (started here, stopped by :meth:`close`)."""
 
     def __init__(self, env: dict[str, str]):
-        self._directory = tempfile.TemporaryDirectory(prefix="rnn-zygote-")
+        from grader.execute.sandbox import SCRATCH_PREFIX
+
+        # Named like the run's scratch directory, so that the next run removes it if this one
+        # is killed (grader.execute.sandbox.remove_leftovers).
+        self._directory = tempfile.TemporaryDirectory(
+            prefix=f"{SCRATCH_PREFIX}{os.getpid()}-zygote-")
         os.chmod(self._directory.name, 0o700)
         self.address = str(Path(self._directory.name) / "zygote.sock")
         env = {k: v for k, v in env.items() if k not in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.execute.verify.zygote", self._directory.name],
+            [sys.executable, "-m", "grader.execute.verify.zygote", self._directory.name,
+             str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env, start_new_session=True)
 
