@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import queue
 import subprocess
 import tempfile
@@ -85,8 +86,12 @@ FINISH_GRACE = 30.0
 
 
 def verifier_directory() -> tempfile.TemporaryDirectory:
-    """The verifier's working directory: empty, away from the course and the submission."""
-    return tempfile.TemporaryDirectory(prefix="rnn-verifier-")
+    """The verifier's working directory: empty, away from the course and the submission; named
+    like a run's scratch directory, so that a later run removes it if this process is killed
+    (grader.execute.sandbox.remove_leftovers)."""
+    from grader.execute.sandbox import SCRATCH_PREFIX
+
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-verifier-")
 
 
 def error_output(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
