@@ -1,6 +1,5 @@
 """experiments/nonsaturating_copy_sweep.py: notebook 07's last experiment reproduces and resumes."""
 
-import json
 from dataclasses import asdict
 
 import numpy as np
@@ -10,19 +9,11 @@ import torch
 from course_utils import sweeps
 from experiments import copy_sweep
 from experiments import nonsaturating_copy_sweep as sweep_script
-
-
-def without_timing(data):
-    return {key: {k: v for k, v in run.items() if k not in ("seconds", "machine")}
-            for key, run in data["runs"].items()}
+from tests.sweep_scripts import assert_resumes, tiny_sweep_twice
 
 
 def test_tiny_sweep_is_deterministic_resumable_and_measures_the_reach(tmp_path, monkeypatch):
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
-    assert sweep_script.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    assert sweep_script.main(["--tiny", "--quiet", "--output", str(second)]) == 0
-    data = json.loads(first.read_text())
-    assert without_timing(data) == without_timing(json.loads(second.read_text()))
+    data, first = tiny_sweep_twice(sweep_script, tmp_path)
     assert set(data["runs"]) == {f"{m}/T3/seed0" for m in sweep_script.MODELS}
     for run in data["runs"].values():
         assert len(run["curve"]) == run["config"]["steps"] // run["config"]["log_every"]
@@ -34,14 +25,7 @@ def test_tiny_sweep_is_deterministic_resumable_and_measures_the_reach(tmp_path, 
     assert linear["reach_start"] == pytest.approx(1, abs=1e-5)
     assert linear["reach_end"] == pytest.approx(1, abs=1e-5)
     assert data["runs"]["rnn_orth/T3/seed0"]["reach_start"] < 0.9  # tanh' < 1 takes its share
-
-    def must_not_train(config, progress=False):
-        raise AssertionError(f"{config.key} was already in the file and should be skipped")
-
-    monkeypatch.setattr(sweep_script, "run", must_not_train)
-    assert sweep_script.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    with pytest.raises(AssertionError, match="should be skipped"):
-        sweep_script.main(["--tiny", "--quiet", "--steps", "20", "--output", str(first)])
+    assert_resumes(sweep_script, first, monkeypatch)
 
 
 def test_copy_reach_is_the_ratio_of_state_gradient_norms():
