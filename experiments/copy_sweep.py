@@ -219,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_line(argv, *, prog: str, doc: str, models: dict, full: dict, tiny: dict,
                  output: Path, run_one=None, description: str = "copy sweep",
-                 report=lambda result: "") -> int:
+                 report=lambda result: "", threads: int = 2) -> int:
     """The command line of a sweep on the copy task: this one, and those that train other models
     through :func:`train_and_evaluate` (``run_one``), printing ``report(result)`` after the
-    common columns of each run."""
+    common columns of each run. ``threads``: the default torch thread count, the one the
+    committed results were made with (it changes the rounding, and so a long run's path)."""
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=output)
     parser.add_argument("--tiny", action="store_true",
@@ -231,8 +232,8 @@ def command_line(argv, *, prog: str, doc: str, models: dict, full: dict, tiny: d
     parser.add_argument("--models", nargs="+", choices=sorted(models))
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--steps", type=int)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="torch threads (the course measures everything with 2)")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help=f"torch threads (default {threads}; each run records its count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
