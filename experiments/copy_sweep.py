@@ -107,17 +107,24 @@ def memoryless_loss(delay: int, n_symbols: int, n_categories: int) -> float:
 
 def run(config: RunConfig, progress: bool = False) -> dict:
     """Train one model and return its results (JSON-ready)."""
-    import torch
-
     if config.model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {config.model!r}")
-    if config.steps % config.log_every:
-        raise ValueError(f"steps ({config.steps}) must be a multiple of log_every "
-                         f"({config.log_every})")
     n_classes = config.n_categories + 2
     model = models.SequenceModel(vocab_size=n_classes, output_size=n_classes,
                                  hidden_size=config.hidden_size, seed=config.seed,
                                  **MODELS[config.model])
+    return train_and_evaluate(model, config, progress)
+
+
+def train_and_evaluate(model, config: RunConfig, progress: bool = False) -> dict:
+    """Train ``model`` on the copy task ``config`` describes (Adam, clipping, ``config.steps``
+    updates), evaluate it on a fresh set, and return the results (JSON-ready). Other sweeps on
+    this task (``experiments.nonsaturating_copy_sweep``) build their own models and call this."""
+    import torch
+
+    if config.steps % config.log_every:
+        raise ValueError(f"steps ({config.steps}) must be a multiple of log_every "
+                         f"({config.log_every})")
 
     def make_batch(step, rng):
         return copy_sequences(config.batch_size, config.delay, config.n_symbols,
@@ -183,40 +190,54 @@ def configs(delays, model_names, seeds, **overrides) -> list[RunConfig]:
             for d in delays for s in seeds for m in model_names]
 
 
-def sweep(planned: list[RunConfig], output: Path, progress: bool = True) -> dict:
-    """Run every planned configuration not already in ``output``; return the results."""
+def sweep(planned: list[RunConfig], output: Path, progress: bool = True, run_one=None,
+          description: str = "copy sweep") -> dict:
+    """Run every planned configuration not already in ``output``; return the results.
+
+    run_one(config) -> dict trains one configuration (default: this module's :func:`run`)."""
     from tqdm.auto import tqdm
 
+    run_one = run_one or run  # looked up at call time, so a test can replace run
     data = load(output)
     todo = [c for c in planned if data["runs"].get(c.key, {}).get("config") != asdict(c)]
     skipped = len(planned) - len(todo)
-    bar = tqdm(todo, desc="copy sweep", disable=not progress, unit="run")
+    bar = tqdm(todo, desc=description, disable=not progress, unit="run")
     if skipped and progress:
         bar.write(f"{skipped} of {len(planned)} runs already in {output}: skipped")
     for config in bar:
         bar.set_postfix_str(config.key)
-        data["runs"][config.key] = run(config)
+        data["runs"][config.key] = run_one(config)
         save(data, output)
     bar.close()
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.copy_sweep",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    return command_line(argv, prog="python -m experiments.copy_sweep", doc=__doc__,
+                        models=MODELS, full=FULL, tiny=TINY, output=DEFAULT_OUTPUT)
+
+
+def command_line(argv, *, prog: str, doc: str, models: dict, full: dict, tiny: dict,
+                 output: Path, run_one=None, description: str = "copy sweep",
+                 report=lambda result: "", threads: int = 2) -> int:
+    """The command line of a sweep on the copy task: this one, and those that train other models
+    through :func:`train_and_evaluate` (``run_one``), printing ``report(result)`` after the
+    common columns of each run. ``threads``: the default torch thread count, the one the
+    committed results were made with (it changes the rounding, and so a long run's path)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=output)
     parser.add_argument("--tiny", action="store_true",
                         help="a seconds-long sweep with tiny models (what the tests rerun)")
     parser.add_argument("--delays", type=int, nargs="+")
-    parser.add_argument("--models", nargs="+", choices=sorted(MODELS))
+    parser.add_argument("--models", nargs="+", choices=sorted(models))
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--steps", type=int)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="torch threads (the course measures everything with 2)")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help=f"torch threads (default {threads}; each run records its count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    plan = dict(TINY if args.tiny else FULL)
+    plan = dict(tiny if args.tiny else full)
     for name in ("delays", "models", "seeds", "steps"):
         if getattr(args, name) is not None:
             plan[name] = getattr(args, name)
@@ -224,17 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("delays must be >= 1")
     if plan["steps"] < 1:
         parser.error("steps must be >= 1")
+    if args.threads < 1:
+        parser.error("threads must be >= 1")
     import torch
 
     torch.set_num_threads(args.threads)
     env.seed_everything(0)
     overrides = {k: v for k, v in plan.items() if k not in ("delays", "models", "seeds")}
     planned = configs(plan["delays"], plan["models"], plan["seeds"], **overrides)
-    data = sweep(planned, args.output, progress=not args.quiet)
+    data = sweep(planned, args.output, progress=not args.quiet, run_one=run_one,
+                 description=description)
     for config in planned:
         result = data["runs"][config.key]
-        print(f"{config.key:22s} loss/baseline {result['eval_ratio']:6.3f}   "
-              f"recall {result['recall']:6.1%}   {result['seconds']:7.1f} s", file=sys.stdout)
+        print(f"{config.key:24s} loss/baseline {result['eval_ratio']:6.3f}   "
+              f"recall {result['recall']:6.1%}   {result['seconds']:7.1f} s{report(result)}",
+              file=sys.stdout)
     return 0
 
 

@@ -7,11 +7,7 @@ import pytest
 
 from course_utils import sweeps
 from experiments import copy_sweep
-
-
-def without_timing(data):
-    return {key: {k: v for k, v in run.items() if k != "seconds"}
-            for key, run in data["runs"].items()}
+from tests.sweep_scripts import assert_resumes, tiny_sweep_twice
 
 
 def test_copy_sequences_follow_the_layout_of_arjovsky_et_al():
@@ -31,26 +27,14 @@ def test_memoryless_loss_is_the_cross_entropy_of_uniform_guesses():
 
 
 def test_tiny_sweep_is_deterministic_and_resumable(tmp_path, monkeypatch, capsys):
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
-    assert copy_sweep.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    assert copy_sweep.main(["--tiny", "--quiet", "--output", str(second)]) == 0
-    data = json.loads(first.read_text())
-    assert without_timing(data) == without_timing(json.loads(second.read_text()))
+    data, first = tiny_sweep_twice(copy_sweep, tmp_path)
     assert set(data["runs"]) == {f"{m}/T3/seed0" for m in copy_sweep.TINY["models"]}
     for run in data["runs"].values():
         assert len(run["curve"]) == run["config"]["steps"] // run["config"]["log_every"]
         assert 0.0 <= run["recall"] <= 1.0
         assert run["eval_ratio"] == pytest.approx(run["eval_loss"] / run["baseline"])
     capsys.readouterr()
-
-    def must_not_train(config, progress=False):
-        raise AssertionError(f"{config.key} was already in the file and should be skipped")
-
-    monkeypatch.setattr(copy_sweep, "run", must_not_train)
-    assert copy_sweep.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    assert json.loads(first.read_text()) == data
-    with pytest.raises(AssertionError, match="should be skipped"):  # another config: retrain
-        copy_sweep.main(["--tiny", "--quiet", "--steps", "20", "--output", str(first)])
+    assert_resumes(copy_sweep, first, monkeypatch)
 
 
 def test_an_interrupted_sweep_keeps_the_finished_runs(tmp_path, monkeypatch):

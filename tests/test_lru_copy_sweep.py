@@ -1,6 +1,5 @@
 """experiments/lru_copy_sweep.py: notebook 09's LRU sweep reproduces, resumes and records its runs."""
 
-import json
 from dataclasses import asdict
 
 import numpy as np
@@ -9,11 +8,7 @@ import torch
 
 from course_utils import sweeps
 from experiments import lru_copy_sweep
-
-
-def without_timing(data):
-    return {key: {k: v for k, v in run.items() if k not in ("seconds", "machine")}
-            for key, run in data["runs"].items()}
+from tests.sweep_scripts import assert_resumes, tiny_sweep_twice
 
 
 def test_the_sweeps_own_parts_follow_the_lru_paper():
@@ -28,24 +23,13 @@ def test_the_sweeps_own_parts_follow_the_lru_paper():
 
 
 def test_tiny_sweep_is_deterministic_resumable_and_records_where_it_ran(tmp_path, monkeypatch):
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
-    assert lru_copy_sweep.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    assert lru_copy_sweep.main(["--tiny", "--quiet", "--output", str(second)]) == 0
-    data = json.loads(first.read_text())
-    assert without_timing(data) == without_timing(json.loads(second.read_text()))
+    data, first = tiny_sweep_twice(lru_copy_sweep, tmp_path)
     (run,) = data["runs"].values()
     assert len(run["curve"]) == run["config"]["steps"] // run["config"]["log_every"]
     assert run["eval_ratio"] == pytest.approx(run["eval_loss"] / run["baseline"])
     assert run["torch"] == torch.__version__ and run["threads"] == 1 and "cores" in run["machine"]
     assert 0 < run["largest_modulus"] < 1
-
-    def must_not_train(config, progress=False):
-        raise AssertionError(f"{config.key} was already in the file and should be skipped")
-
-    monkeypatch.setattr(lru_copy_sweep, "run", must_not_train)
-    assert lru_copy_sweep.main(["--tiny", "--quiet", "--output", str(first)]) == 0
-    with pytest.raises(AssertionError, match="should be skipped"):
-        lru_copy_sweep.main(["--tiny", "--quiet", "--steps", "20", "--output", str(first)])
+    assert_resumes(lru_copy_sweep, first, monkeypatch)
 
 
 @pytest.mark.parametrize("argv", [["--delays", "0"], ["--steps", "0"], ["--jobs", "0"]])

@@ -16,7 +16,8 @@ import pytest
 from grader.core import repository
 from tests import harness
 
-FULL_SIZE_IN_SECONDS = ["01_tanh_derivatives", "02_jacobian_products", "03_eigenvalue_analysis"]
+FULL_SIZE_IN_SECONDS = ["01_tanh_derivatives", "02_jacobian_products", "03_eigenvalue_analysis",
+                        "08_gradient_dashboard"]
 
 
 @pytest.mark.parametrize("assignment", [
