@@ -268,23 +268,9 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
             kernel = Kernel(cwd)
             verifier.connect(kernel.manager.get_connection_info())
         for step in plan.steps:
-            if step.test and kernel.died:
-                outputs = kernel.run(step.source, timeout)  # not run: says where it died
-            elif step.test:
-                outputs = verifier.run_test(step.source, timeout)
-                result.issues += verifier.problems
-                verifier.problems = []
-                if not kernel.manager.is_alive():
-                    kernel.died = step.grade_id or "?"
-                    outputs = [verify.error_output(
-                        "DeadKernelError", "the kernel died while running this cell (os._exit, "
-                        "a crash, or out of memory)")]
-                elif verifier.student_stuck:
-                    kernel.died = step.grade_id or "?"
-                    outputs.append(verify.error_output(
-                        "UnresponsiveKernelError", "the cell timed out and the kernel ignored "
-                        "the interrupt; later cells were not run"))
-            else:
+            if step.test and not kernel.died:
+                outputs = _verify(step, kernel, verifier, timeout, result)
+            else:  # a test after the kernel died is not run: its output says where it died
                 outputs = kernel.run(step.source, timeout)
             if step.points:
                 check = checks[step.exercise]
@@ -313,6 +299,26 @@ def run_plan(plan: Plan, cwd: Path, timeout: float,
                 each.close()
     result.exercises = [checks[e.name] for e in plan.exercises]
     return result
+
+
+def _verify(step: Step, kernel: Kernel, verifier: verify.Verifier, timeout: float,
+            result: CheckResult) -> list[dict]:
+    """A test cell's outputs, run in the verifier; a student's kernel that died or ignored the
+    interrupt after a timeout is marked dead, so that later cells are not run."""
+    outputs = verifier.run_test(step.source, timeout)
+    result.issues += verifier.problems
+    verifier.problems = []
+    if not kernel.manager.is_alive():
+        kernel.died = step.grade_id or "?"
+        outputs = [verify.error_output(
+            "DeadKernelError", "the kernel died while running this cell (os._exit, "
+            "a crash, or out of memory)")]
+    elif verifier.student_stuck:
+        kernel.died = step.grade_id or "?"
+        outputs.append(verify.error_output(
+            "UnresponsiveKernelError", "the cell timed out and the kernel ignored "
+            "the interrupt; later cells were not run"))
+    return outputs
 
 
 def check_exercises(notebook: Path, exercises: list[str] | None = None,

@@ -97,78 +97,99 @@ class Decoder:
         if type(value) is not dict:
             raise WireError(f"an untagged {type(value).__name__}")
         tag = value.get("t")
-        if tag == "int":
-            digits = value.get("v")
-            if type(digits) is not str or len(digits) > MAX_INT_DIGITS:
-                raise WireError("an integer that is not digits")
-            try:
-                return int(digits)
-            except ValueError:
-                raise WireError("an integer that is not digits") from None
-        if tag == "float":
-            return self._float(value.get("v"))
-        if tag == "complex":
-            parts = value.get("v")
-            if type(parts) is not list or len(parts) != 2:
-                raise WireError("a complex number that is not two floats")
-            return complex(self._float(parts[0]), self._float(parts[1]))
-        if tag in ("list", "tuple"):
-            items = value.get("v")
-            if type(items) is not list:
-                raise WireError(f"a {tag} without items")
-            self._count(len(items))
-            decoded = [self.decode(item, depth + 1) for item in items]
-            return decoded if tag == "list" else tuple(decoded)
-        if tag == "dict":
-            keys, items = value.get("k"), value.get("v")
-            if type(keys) is not list or type(items) is not list or len(keys) != len(items):
-                raise WireError("a dict whose keys and values do not pair up")
-            self._count(len(keys))
-            result = {}
-            for key, item in zip(keys, items, strict=True):
-                key = self.decode(key, depth + 1)
-                try:
-                    hash(key)
-                except TypeError:
-                    raise WireError("a dict key that cannot be hashed") from None
-                result[key] = self.decode(item, depth + 1)
-            return result
-        if tag == "nd":
-            decoded = array(value.get("b"))
-            self._count(decoded.size)
-            return decoded
-        if tag == "npscalar":
-            decoded = array(value.get("b"))
-            if decoded.shape != ():
-                raise WireError("a numpy scalar that is not 0-d")
-            return decoded[()]
-        if tag == "arg":
-            return self._leaf(value.get("i"))
-        if tag == "view":
-            return self._view(value)
-        if tag == "tensor":
-            return self._tensor(value)
-        if tag == "torch_dtype":
-            import torch
+        decoder = self._BY_TAG.get(tag) if type(tag) is str else None
+        if decoder is None:
+            raise WireError(f"an unknown tag {str(tag)[:40]!r}")
+        return decoder(self, value, depth)
 
-            if value.get("v") not in TORCH_DTYPES:
-                raise WireError("an unknown torch dtype")
-            return getattr(torch, value["v"])
-        if tag == "np_dtype":
+    def _int(self, value: dict, depth: int) -> int:
+        digits = value.get("v")
+        if type(digits) is not str or len(digits) > MAX_INT_DIGITS:
+            raise WireError("an integer that is not digits")
+        try:
+            return int(digits)
+        except ValueError:
+            raise WireError("an integer that is not digits") from None
+
+    def _complex(self, value: dict, depth: int) -> complex:
+        parts = value.get("v")
+        if type(parts) is not list or len(parts) != 2:
+            raise WireError("a complex number that is not two floats")
+        return complex(self._float(parts[0]), self._float(parts[1]))
+
+    def _sequence(self, value: dict, depth: int) -> list | tuple:
+        items = value.get("v")
+        if type(items) is not list:
+            raise WireError(f"a {value['t']} without items")
+        self._count(len(items))
+        decoded = [self.decode(item, depth + 1) for item in items]
+        return decoded if value["t"] == "list" else tuple(decoded)
+
+    def _dict(self, value: dict, depth: int) -> dict:
+        keys, items = value.get("k"), value.get("v")
+        if type(keys) is not list or type(items) is not list or len(keys) != len(items):
+            raise WireError("a dict whose keys and values do not pair up")
+        self._count(len(keys))
+        result = {}
+        for key, item in zip(keys, items, strict=True):
+            key = self.decode(key, depth + 1)
             try:
-                dtype = np.dtype(str(value.get("v")))
+                hash(key)
             except TypeError:
-                raise WireError("an unknown numpy dtype") from None
-            if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
-                raise WireError("a numpy dtype that is not numeric")
-            return dtype
-        if tag == "handle":
-            if type(value.get("id")) is not int or value.get("kind") not in (
-                    "class", "callable", "object"):
-                raise WireError("a handle without an id")
-            return self.handle({"id": value["id"], "kind": value["kind"],
-                                "type": str(value.get("type", ""))[:100]})
-        raise WireError(f"an unknown tag {str(tag)[:40]!r}")
+                raise WireError("a dict key that cannot be hashed") from None
+            result[key] = self.decode(item, depth + 1)
+        return result
+
+    def _nd(self, value: dict, depth: int) -> np.ndarray:
+        decoded = array(value.get("b"))
+        self._count(decoded.size)
+        return decoded
+
+    def _npscalar(self, value: dict, depth: int) -> Any:
+        decoded = array(value.get("b"))
+        if decoded.shape != ():
+            raise WireError("a numpy scalar that is not 0-d")
+        return decoded[()]
+
+    def _torch_dtype(self, value: dict, depth: int) -> Any:
+        import torch
+
+        if value.get("v") not in TORCH_DTYPES:
+            raise WireError("an unknown torch dtype")
+        return getattr(torch, value["v"])
+
+    def _np_dtype(self, value: dict, depth: int) -> np.dtype:
+        try:
+            dtype = np.dtype(str(value.get("v")))
+        except TypeError:
+            raise WireError("an unknown numpy dtype") from None
+        if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
+            raise WireError("a numpy dtype that is not numeric")
+        return dtype
+
+    def _handle_of(self, value: dict, depth: int) -> Any:
+        if type(value.get("id")) is not int or value.get("kind") not in (
+                "class", "callable", "object"):
+            raise WireError("a handle without an id")
+        return self.handle({"id": value["id"], "kind": value["kind"],
+                            "type": str(value.get("type", ""))[:100]})
+
+    _BY_TAG = {
+        "int": _int,
+        "float": lambda self, value, depth: self._float(value.get("v")),
+        "complex": _complex,
+        "list": _sequence,
+        "tuple": _sequence,
+        "dict": _dict,
+        "nd": _nd,
+        "npscalar": _npscalar,
+        "arg": lambda self, value, depth: self._leaf(value.get("i")),
+        "view": lambda self, value, depth: self._view(value),
+        "tensor": lambda self, value, depth: self._tensor(value),
+        "torch_dtype": _torch_dtype,
+        "np_dtype": _np_dtype,
+        "handle": _handle_of,
+    }
 
     @staticmethod
     def _float(text: Any) -> float:
